@@ -1,0 +1,7 @@
+/** next-auth's endpoints (sign-in, sign-out, session, CSRF) for the App Router. */
+import NextAuth from 'next-auth';
+import { authOptions } from '@/lib/auth';
+
+const handler = NextAuth(authOptions);
+
+export { handler as GET, handler as POST };

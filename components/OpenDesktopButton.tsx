@@ -1,0 +1,45 @@
+'use client';
+/**
+ * "Open desktop": asks the broker for the person's desktop of a pool and goes to its page,
+ * where the start-up progress and then the screen are shown. Refusals (a full pool) are shown
+ * in the broker's own words.
+ */
+import { useRouter } from 'next/navigation';
+import { useState } from 'react';
+
+export function OpenDesktopButton({ pool, label = 'Open desktop' }: { pool: string; label?: string }) {
+  const router = useRouter();
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+
+  async function open() {
+    setBusy(true);
+    setError(null);
+    try {
+      const response = await fetch('/api/desktops', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ pool }),
+      });
+      const body = (await response.json().catch(() => ({}))) as { desktop?: { id: string }; error?: string };
+      if (!response.ok || !body.desktop) throw new Error(body.error ?? `The desktop could not be opened (${response.status}).`);
+      router.push(`/desktops/${encodeURIComponent(body.desktop.id)}`);
+    } catch (e) {
+      setError(e instanceof Error ? e.message : String(e));
+      setBusy(false);
+    }
+  }
+
+  return (
+    <>
+      <button type="button" className="button" onClick={() => void open()} disabled={busy}>
+        {busy ? 'Opening…' : label}
+      </button>
+      {error && (
+        <p role="alert" className="error">
+          {error}
+        </p>
+      )}
+    </>
+  );
+}

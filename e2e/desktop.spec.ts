@@ -1,0 +1,91 @@
+/**
+ * The whole path once, for real: a person signs in, opens their desktop (a QEMU VM booted from
+ * the demo pool), sees the boot progress and then the guest's screen on the canvas, types a
+ * command that reaches the guest (proved by the guest writing a marker to its serial log), and
+ * after a reload or a new tab gets the same running VM back. A wrong password is refused.
+ */
+import fs from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import type { Page } from '@playwright/test';
+import { expect, signIn, test } from './fixtures';
+
+/** Counts canvas pixels that are not black: the guest's text console draws light text on black. */
+async function litPixels(page: Page): Promise<number> {
+  return page.getByRole('application', { name: 'Desktop screen' }).evaluate((node) => {
+    const canvas = node as HTMLCanvasElement;
+    const data = canvas.getContext('2d')!.getImageData(0, 0, canvas.width, canvas.height).data;
+    let lit = 0;
+    for (let i = 0; i < data.length; i += 4) if (data[i]! + data[i + 1]! + data[i + 2]! > 96) lit++;
+    return lit;
+  });
+}
+
+/** Types a shell command on the guest's console; Shift is pressed for the characters that need it. */
+async function typeCommand(page: Page, command: string): Promise<void> {
+  const shifted: Record<string, string> = { '>': 'Shift+Period', '|': 'Shift+Backslash', _: 'Shift+Minus' };
+  for (const char of command) {
+    const combo = shifted[char];
+    if (combo) await page.keyboard.press(combo);
+    else await page.keyboard.type(char);
+  }
+  await page.keyboard.press('Enter');
+}
+
+async function waitForSerial(file: string, marker: string): Promise<void> {
+  await expect.poll(() => (fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : ''), { timeout: 30_000 }).toContain(marker);
+}
+
+test('a wrong password is refused with a clear message', async ({ page }) => {
+  await page.goto('/login');
+  await page.getByLabel('User name').fill('alice');
+  await page.getByLabel('Password').fill('not-her-password');
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await expect(page.getByRole('alert')).toHaveText('Wrong user name or password.');
+  await expect(page).toHaveURL(/\/login/);
+});
+
+test('alice opens her desktop, types into it, and gets the same VM back', async ({ page, context, floe }) => {
+  await signIn(page, 'alice', floe.password);
+  await expect(page.getByRole('listitem', { name: 'Demo desktop' })).toContainText('Not started');
+
+  const clickedAt = Date.now();
+  await page.getByRole('button', { name: 'Open desktop' }).click();
+  await expect(page.getByRole('heading', { name: 'Getting your desktop ready' })).toBeVisible();
+  await expect(page.getByRole('progressbar', { name: 'Desktop start-up' })).toBeVisible();
+
+  const screen = page.getByRole('application', { name: 'Desktop screen' });
+  await expect(screen).toBeVisible({ timeout: 180_000 });
+  await expect.poll(() => litPixels(page), { timeout: 60_000, intervals: [100] }).toBeGreaterThan(200);
+  const firstFrameMs = Date.now() - clickedAt;
+  const desktopId = decodeURIComponent(new URL(page.url()).pathname.split('/').pop()!);
+  const [vm] = (await floe.hypervisor.list()).filter((v) => v.id === desktopId);
+  expect(vm, 'the desktop runs as a QEMU process').toBeDefined();
+  console.log(`time from "Open desktop" to the first guest frame: ${firstFrameMs} ms (accelerator ${vm!.accelerator})`);
+  test.info().annotations.push({ type: 'first-frame-ms', description: String(firstFrameMs) });
+
+  const serialLog = floe.hypervisor.serialLogPath(desktopId);
+  const marker = `floe-${randomBytes(4).toString('hex')}`;
+  await screen.click();
+  await typeCommand(page, `echo ${marker} >/dev/ttyS0`);
+  await waitForSerial(serialLog, marker);
+
+  // Reload: the same desktop (same QEMU process) comes back and still takes keys.
+  await page.reload();
+  await expect(screen).toBeVisible({ timeout: 60_000 });
+  await expect.poll(() => litPixels(page), { timeout: 60_000 }).toBeGreaterThan(200);
+  await screen.click();
+  const marker2 = `again-${randomBytes(4).toString('hex')}`;
+  await typeCommand(page, `echo ${marker2} >/dev/ttyS0`);
+  await waitForSerial(serialLog, marker2);
+  expect((await floe.hypervisor.list()).find((v) => v.id === desktopId)?.pid).toBe(vm!.pid);
+
+  // Close the tab, open the desktops page in a new one: "Open desktop" leads to the same VM.
+  await page.close();
+  const tab = await context.newPage();
+  await tab.goto('/desktops');
+  await expect(tab.getByRole('listitem', { name: 'Demo desktop' })).toContainText('Running');
+  await tab.getByRole('button', { name: 'Open desktop' }).click();
+  await expect(tab).toHaveURL(new RegExp(`/desktops/${desktopId}$`));
+  await expect(tab.getByRole('application', { name: 'Desktop screen' })).toBeVisible({ timeout: 60_000 });
+  expect((await floe.hypervisor.list()).map((v) => v.id)).toEqual([desktopId]);
+});

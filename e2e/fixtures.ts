@@ -1,0 +1,109 @@
+/**
+ * Playwright fixtures: a real Floe server per worker (production build, port 0, its own data
+ * folder, the shared demo guest image, demo accounts with a known password) and helpers to
+ * sign in and to read a desktop's serial log. Teardown stops the server and every VM it
+ * started, and fails if a QEMU process of this data folder is left.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { type Page, test as base, expect } from '@playwright/test';
+import { QemuHypervisor } from '../server/hypervisor/qemu/qemu-hypervisor';
+
+const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+
+export interface FloeServer {
+  url: string;
+  dataDir: string;
+  password: string;
+  hypervisor: QemuHypervisor;
+  output: () => string;
+}
+
+/** Starts `server/main.ts` and resolves once it prints the address it listens on. */
+async function startFloe(dataDir: string, password: string): Promise<{ child: ChildProcess; url: string; output: () => string }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'server/main.ts'], {
+    cwd: repoRoot,
+    env: {
+      ...process.env,
+      NODE_ENV: 'production',
+      PORT: '0',
+      FLOE_DATA_DIR: dataDir,
+      FLOE_IMAGE_DIR: process.env.FLOE_IMAGE_DIR ?? path.join(repoRoot, '.data', 'images'),
+      FLOE_DEMO: '1',
+      FLOE_DEMO_PASSWORD: password,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`Floe did not start in 60 s:\n${output}`)), 60_000);
+    const onData = (chunk: Buffer) => {
+      output += chunk.toString();
+      const match = /Floe is ready at (http:\/\/\S+)/.exec(output);
+      if (match?.[1]) {
+        clearTimeout(timer);
+        resolve(match[1]);
+      }
+    };
+    child.stdout?.on('data', onData);
+    child.stderr?.on('data', onData);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`Floe exited with ${code} before it was ready:\n${output}`));
+    });
+  });
+  return { child, url, output: () => output };
+}
+
+/** PIDs of QEMU processes whose command line mentions `dir`. */
+export function qemuProcessesUnder(dir: string): number[] {
+  const found: number[] = [];
+  for (const entry of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const cmdline = fs.readFileSync(`/proc/${entry}/cmdline`, 'utf8');
+      if (cmdline.includes('qemu-system') && cmdline.includes(dir)) found.push(Number(entry));
+    } catch {
+      // The process ended while we looked.
+    }
+  }
+  return found;
+}
+
+export const test = base.extend<object, { floe: FloeServer }>({
+  floe: [
+    async ({}, use) => {
+      const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'floe-e2e-'));
+      const password = randomBytes(12).toString('base64url');
+      const server = await startFloe(dataDir, password);
+      const hypervisor = new QemuHypervisor({ dataDir: path.join(dataDir, 'vms'), accelerator: 'tcg' });
+      try {
+        await use({ url: server.url, dataDir, password, hypervisor, output: server.output });
+      } finally {
+        server.child.kill('SIGTERM');
+        await new Promise((resolve) => (server.child.exitCode !== null ? resolve(null) : server.child.once('exit', resolve)));
+        for (const vm of await hypervisor.list()) await hypervisor.destroy(vm.id);
+        const left = qemuProcessesUnder(dataDir);
+        fs.rmSync(dataDir, { recursive: true, force: true });
+        expect(left, 'no QEMU process of this test run is left').toEqual([]);
+      }
+    },
+    { scope: 'worker', timeout: 120_000 },
+  ],
+  baseURL: async ({ floe }, use) => use(floe.url),
+});
+
+export { expect };
+
+/** Signs in through the sign-in page and waits for the desktops page. */
+export async function signIn(page: Page, name: string, password: string): Promise<void> {
+  await page.goto('/login');
+  await page.getByLabel('User name').fill(name);
+  await page.getByLabel('Password').fill(password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await expect(page.getByRole('heading', { name: /My desktops?/ })).toBeVisible();
+}

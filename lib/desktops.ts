@@ -1,0 +1,91 @@
+/**
+ * What pages and route handlers may ask of the broker about the signed-in person's desktops,
+ * in the words the pages show. Every function takes the signed-in user and only ever touches
+ * that user's desktops.
+ */
+import 'server-only';
+import type { Desktop, DesktopState } from '@/server/db/schema';
+import { getRuntime } from '@/server/runtime-registry';
+import type { SessionUser } from './auth';
+
+/** The steps a person sees while a desktop comes up, then its life after. */
+export type DesktopStage = 'starting' | 'booting' | 'ready' | 'stopping' | 'stopped' | 'failed';
+
+export interface DesktopView {
+  id: string;
+  pool: string;
+  state: DesktopState;
+  stage: DesktopStage;
+  failureReason: string | null;
+  accelerator: string | null;
+  createdAt: number;
+  bootedAt: number | null;
+}
+
+export interface PoolOffer {
+  name: string;
+  title: string;
+  kind: 'persistent' | 'stateless';
+  memoryMiB: number;
+  vcpus: number;
+  desktop: DesktopView | null;
+}
+
+const STAGE_OF: Record<DesktopState, DesktopStage> = {
+  provisioning: 'starting',
+  booting: 'booting',
+  ready: 'ready',
+  assigned: 'ready',
+  stopping: 'stopping',
+  stopped: 'stopped',
+  gone: 'stopped',
+  failed: 'failed',
+};
+
+export function viewOf(desktop: Desktop): DesktopView {
+  return {
+    id: desktop.id,
+    pool: desktop.pool_name,
+    state: desktop.state,
+    stage: STAGE_OF[desktop.state],
+    failureReason: desktop.failure_reason,
+    accelerator: desktop.accelerator,
+    createdAt: desktop.created_at,
+    bootedAt: desktop.booted_at,
+  };
+}
+
+/** The pools the user may use, each with the user's desktop in it (if any). */
+export async function poolOffers(user: SessionUser): Promise<PoolOffer[]> {
+  const { broker } = getRuntime();
+  const [pools, desktops] = await Promise.all([broker.listPools(), broker.desktopsOfUser(user.id)]);
+  return pools.map((pool) => {
+    const desktop = desktops.find((d) => d.pool_name === pool.name);
+    return {
+      name: pool.name,
+      title: pool.title,
+      kind: pool.kind,
+      memoryMiB: pool.memoryMiB,
+      vcpus: pool.vcpus,
+      desktop: desktop ? viewOf(desktop) : null,
+    };
+  });
+}
+
+/** Gives the user their desktop of `poolName` (existing, spare or new); booting goes on after. */
+export async function openDesktop(user: SessionUser, poolName: string): Promise<DesktopView> {
+  return viewOf(await getRuntime().broker.assignDesktop(user.id, poolName));
+}
+
+export async function desktopStatus(user: SessionUser, desktopId: string): Promise<DesktopView> {
+  return viewOf(await getRuntime().broker.desktopOfUser(user.id, desktopId));
+}
+
+/** A console ticket and SPICE password for the user's own, running desktop. */
+export async function issueConsoleTicket(user: SessionUser, desktopId: string, origin: string) {
+  const runtime = getRuntime();
+  await runtime.broker.desktopOfUser(user.id, desktopId);
+  const ticket = await runtime.tickets.issue({ userId: user.id, desktopId, origin });
+  await runtime.audit({ actor: user.name, action: 'console ticket', target: desktopId });
+  return ticket;
+}

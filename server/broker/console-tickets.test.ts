@@ -1,0 +1,86 @@
+/**
+ * Console tickets against a real SQLite database and the fake hypervisor: who may get one, that
+ * each sets a fresh SPICE password, and every refusal (missing, unknown, expired, other origin,
+ * desktop not running); the first connection claims the ticket and later ones join its session.
+ */
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, test } from 'node:test';
+import pino from 'pino';
+import { openDatabase } from '../db/database';
+import { FakeHypervisor } from '../hypervisor/fake/fake-hypervisor';
+import { Broker } from './broker';
+import { ConsoleTickets } from './console-tickets';
+import { PoolDefinitionSchema } from './pools';
+
+const ORIGIN = 'http://127.0.0.1:3000';
+const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'floe-tickets-'));
+after(() => fs.rmSync(dataDir, { recursive: true, force: true }));
+
+async function setup() {
+  const database = await openDatabase({ dataDir: fs.mkdtempSync(path.join(dataDir, 'db-')) });
+  const hypervisor = new FakeHypervisor();
+  const broker = new Broker({ db: database.db, engine: database.engine, hypervisor, imageDir: dataDir, log: pino({ level: 'silent' }) });
+  await broker.definePools([PoolDefinitionSchema.parse({ name: 'p', title: 'P', kind: 'persistent', template: 'demo' })]);
+  const tickets = new ConsoleTickets(database.db, hypervisor);
+  const desktop = await broker.assignDesktop('alice', 'p');
+  await broker.settle();
+  return { database, hypervisor, broker, tickets, desktop };
+}
+
+test('a ticket sets a fresh SPICE password and opens one session: main first, then its channels', async () => {
+  const t = await setup();
+  const issued = await t.tickets.issue({ userId: 'alice', desktopId: t.desktop.id, origin: ORIGIN });
+  assert.equal(t.hypervisor.passwordOf(t.desktop.id), issued.password);
+  assert.ok(issued.password.length <= 59 && /^[\x21-\x7e]+$/.test(issued.password));
+  assert.ok(issued.expiresAt > Date.now() && issued.expiresAt <= Date.now() + 60_000);
+
+  const first = await t.tickets.check(issued.ticket, ORIGIN);
+  assert.ok(first.ok);
+  assert.equal(first.firstChannel, true);
+  assert.equal(first.userId, 'alice');
+  const second = await t.tickets.check(issued.ticket, ORIGIN);
+  assert.ok(second.ok);
+  assert.equal(second.firstChannel, false, 'later connections join the session, they cannot start one');
+  assert.equal(second.sessionKey, first.sessionKey);
+
+  const again = await t.tickets.issue({ userId: 'alice', desktopId: t.desktop.id, origin: ORIGIN });
+  assert.notEqual(again.password, issued.password);
+  assert.notEqual(again.ticket, issued.ticket);
+  await t.database.close();
+});
+
+test('refusals: missing, unknown, other origin, expired, desktop not running', async () => {
+  const t = await setup();
+  assert.deepEqual(await t.tickets.check(null, ORIGIN), { ok: false, status: 401, reason: 'console ticket missing' });
+  assert.deepEqual(await t.tickets.check('bogus', ORIGIN), { ok: false, status: 401, reason: 'console ticket unknown' });
+  const issued = await t.tickets.issue({ userId: 'alice', desktopId: t.desktop.id, origin: ORIGIN });
+  assert.deepEqual(await t.tickets.check(issued.ticket, 'http://evil.example'), {
+    ok: false,
+    status: 403,
+    reason: 'console ticket issued to another origin',
+  });
+  assert.deepEqual(await t.tickets.check(issued.ticket, undefined), {
+    ok: false,
+    status: 403,
+    reason: 'console ticket issued to another origin',
+  });
+  await t.database.db.updateTable('console_tickets').set({ expires_at: Date.now() - 1 }).execute();
+  assert.deepEqual(await t.tickets.check(issued.ticket, ORIGIN), { ok: false, status: 401, reason: 'console ticket expired' });
+
+  const fresh = await t.tickets.issue({ userId: 'alice', desktopId: t.desktop.id, origin: ORIGIN });
+  await t.broker.stopDesktop(t.desktop.id);
+  assert.deepEqual(await t.tickets.check(fresh.ticket, ORIGIN), { ok: false, status: 404, reason: 'desktop not running' });
+  await t.database.close();
+});
+
+test('only the desktop owner gets a ticket, and only for a running desktop', async () => {
+  const t = await setup();
+  await assert.rejects(t.tickets.issue({ userId: 'bob', desktopId: t.desktop.id, origin: ORIGIN }), /does not exist or is not yours/);
+  await assert.rejects(t.tickets.issue({ userId: 'alice', desktopId: 'no-such-desktop', origin: ORIGIN }));
+  await t.broker.stopDesktop(t.desktop.id);
+  await assert.rejects(t.tickets.issue({ userId: 'alice', desktopId: t.desktop.id, origin: ORIGIN }), /it is stopped/);
+  await t.database.close();
+});

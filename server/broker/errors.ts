@@ -1,0 +1,38 @@
+/**
+ * The broker's named errors. Each carries a message written for the person who will read it on
+ * the page, and an HTTP status that route handlers use.
+ */
+
+export class BrokerError extends Error {
+  constructor(
+    message: string,
+    readonly status: number,
+  ) {
+    super(message);
+    this.name = new.target.name;
+  }
+}
+
+export class PoolExhaustedError extends BrokerError {
+  constructor(poolTitle: string, maxSize: number) {
+    super(`All ${maxSize} desktops of "${poolTitle}" are in use; try again later or ask the helpdesk.`, 503);
+  }
+}
+
+export class UnknownPoolError extends BrokerError {
+  constructor(name: string) {
+    super(`There is no desktop pool named "${name}".`, 404);
+  }
+}
+
+export class DesktopNotFoundError extends BrokerError {
+  constructor() {
+    super('This desktop does not exist or is not yours.', 404);
+  }
+}
+
+export class DesktopNotReadyError extends BrokerError {
+  constructor(state: string) {
+    super(`The desktop is not ready yet (it is ${state}).`, 409);
+  }
+}

@@ -1,0 +1,59 @@
+/**
+ * Pool definitions: a template plus sizing and policy. Validated with zod so a bad pool file or
+ * admin request is refused with a message naming the field. The demo pool uses the bundled demo
+ * guest (built by guest/build.sh into the image folder).
+ */
+import { z } from 'zod';
+import { demoTemplate } from '../hypervisor/qemu/demo-template';
+import type { TemplateSpec } from '../hypervisor/types';
+
+const ReadinessSchema = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('serial-marker'), marker: z.string().min(1).max(200) }),
+  z.object({ kind: z.literal('guest-agent') }),
+  z.object({ kind: z.literal('delay'), seconds: z.number().int().min(0).max(600) }),
+]);
+
+const DiskTemplateSchema = z.object({
+  baseImage: z.string().min(1),
+  kernel: z.string().min(1).optional(),
+  initrd: z.string().min(1).optional(),
+  kernelArgs: z.string().max(1000).optional(),
+  readiness: ReadinessSchema.default({ kind: 'delay', seconds: 30 }),
+});
+
+export const PoolDefinitionSchema = z.object({
+  name: z.string().regex(/^[a-z0-9][a-z0-9-]{0,39}$/, 'use 1-40 lowercase letters, digits and dashes'),
+  title: z.string().min(1).max(80),
+  kind: z.enum(['persistent', 'stateless']),
+  template: z.union([z.literal('demo'), DiskTemplateSchema]),
+  memoryMiB: z.number().int().min(64).max(262144).default(256),
+  vcpus: z.number().int().min(1).max(64).default(1),
+  spares: z.number().int().min(0).max(1000).default(0),
+  maxSize: z.number().int().min(1).max(10000).default(10),
+  maxPerUser: z.number().int().min(1).max(100).default(1),
+  graceMinutes: z.number().int().min(0).max(10080).default(15),
+  onIdle: z.enum(['keep', 'shutdown']).default('keep'),
+});
+
+export type PoolDefinition = z.infer<typeof PoolDefinitionSchema>;
+
+/** The pools of the embedded demo. */
+export const demoPools: PoolDefinition[] = [
+  PoolDefinitionSchema.parse({
+    name: 'demo',
+    title: 'Demo desktop',
+    kind: 'persistent',
+    template: 'demo',
+    memoryMiB: 256,
+    vcpus: 1,
+    spares: 0,
+    maxSize: 8,
+  }),
+];
+
+/** Turns a pool's template into the hypervisor's terms. */
+export function templateOf(pool: PoolDefinition, imageDir: string): TemplateSpec {
+  const t = pool.template;
+  if (t === 'demo') return { ...demoTemplate(imageDir), memoryMiB: pool.memoryMiB, vcpus: pool.vcpus };
+  return { ...t, memoryMiB: pool.memoryMiB, vcpus: pool.vcpus };
+}

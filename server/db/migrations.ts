@@ -1,0 +1,81 @@
+/**
+ * Schema migrations, written with Kysely's schema builder so the same steps run on SQLite and
+ * PostgreSQL. Append new migrations; never edit one that has shipped.
+ */
+import type { Kysely, Migration, MigrationProvider } from 'kysely';
+
+export type Engine = 'sqlite' | 'postgres';
+
+const migrations = (engine: Engine): Record<string, Migration> => ({
+  '0001-initial': {
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable('users')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('name', 'text', (c) => c.notNull().unique())
+        .addColumn('display_name', 'text', (c) => c.notNull())
+        .addColumn('password_hash', 'text')
+        .addColumn('role', 'text', (c) => c.notNull())
+        .addColumn('disabled', 'integer', (c) => c.notNull().defaultTo(0))
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createTable('pools')
+        .addColumn('name', 'text', (c) => c.primaryKey())
+        .addColumn('definition', 'text', (c) => c.notNull())
+        .addColumn('updated_at', 'bigint', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createTable('desktops')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('pool_name', 'text', (c) => c.notNull())
+        .addColumn('state', 'text', (c) => c.notNull())
+        .addColumn('user_id', 'text')
+        .addColumn('failure_reason', 'text')
+        .addColumn('pid', 'integer')
+        .addColumn('spice_host', 'text')
+        .addColumn('spice_port', 'integer')
+        .addColumn('accelerator', 'text')
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('state_changed_at', 'bigint', (c) => c.notNull())
+        .addColumn('booted_at', 'bigint')
+        .addColumn('assigned_at', 'bigint')
+        .execute();
+      await db.schema.createIndex('desktops_by_user').on('desktops').columns(['user_id', 'pool_name']).execute();
+      await db.schema.createIndex('desktops_by_state').on('desktops').columns(['pool_name', 'state']).execute();
+      await db.schema
+        .createTable('console_tickets')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('user_id', 'text', (c) => c.notNull())
+        .addColumn('desktop_id', 'text', (c) => c.notNull())
+        .addColumn('origin', 'text', (c) => c.notNull())
+        .addColumn('expires_at', 'bigint', (c) => c.notNull())
+        .addColumn('session_started_at', 'bigint')
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createTable('audit_log')
+        .addColumn('id', engine === 'postgres' ? 'serial' : 'integer', (c) =>
+          engine === 'postgres' ? c.primaryKey() : c.primaryKey().autoIncrement(),
+        )
+        .addColumn('at', 'bigint', (c) => c.notNull())
+        .addColumn('actor', 'text')
+        .addColumn('action', 'text', (c) => c.notNull())
+        .addColumn('target', 'text')
+        .addColumn('detail', 'text')
+        .execute();
+      await db.schema.createIndex('audit_log_by_time').on('audit_log').column('at').execute();
+      await db.schema
+        .createTable('settings')
+        .addColumn('key', 'text', (c) => c.primaryKey())
+        .addColumn('value', 'text', (c) => c.notNull())
+        .execute();
+    },
+  },
+});
+
+export const migrationProvider = (engine: Engine): MigrationProvider => ({
+  async getMigrations() {
+    return migrations(engine);
+  },
+});

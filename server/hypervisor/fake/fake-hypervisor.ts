@@ -1,0 +1,97 @@
+/**
+ * An in-memory hypervisor for the broker's unit tests: VMs "boot" when the test says so (or at
+ * once), can be made to fail or die, and survive a "restart" of Floe when the same instance is
+ * handed to a new broker. Never used outside tests; end-to-end tests use real QEMU.
+ */
+import type { DesktopSpec, Hypervisor, Readiness, VmExitListener, VmInfo } from '../types';
+
+interface FakeVm {
+  info: VmInfo;
+  ready: boolean;
+  waiters: { resolve: () => void; reject: (error: Error) => void }[];
+  password?: { value: string; validForSeconds: number };
+}
+
+export class FakeHypervisor implements Hypervisor {
+  readonly vms = new Map<string, FakeVm>();
+  readonly disks = new Set<string>();
+  readonly started: string[] = [];
+  private readonly listeners: VmExitListener[] = [];
+  private nextPort = 20000;
+  /** When true, started VMs are ready at once; else call `markReady(id)`. */
+  autoReady = true;
+  /** When set, `start` rejects with this message. */
+  failStart: string | undefined;
+
+  async start(spec: DesktopSpec): Promise<VmInfo> {
+    if (this.failStart) throw new Error(this.failStart);
+    if (this.vms.has(spec.id)) throw new Error(`VM ${spec.id} already runs`);
+    const info: VmInfo = {
+      id: spec.id,
+      pid: 100000 + this.started.length,
+      spiceHost: '127.0.0.1',
+      spicePort: this.nextPort++,
+      accelerator: 'tcg',
+      startedAt: Date.now(),
+    };
+    this.disks.add(spec.id);
+    this.started.push(spec.id);
+    this.vms.set(spec.id, { info, ready: this.autoReady, waiters: [] });
+    return info;
+  }
+
+  async waitReady(id: string, _readiness: Readiness, _timeoutMs: number): Promise<void> {
+    const vm = this.vms.get(id);
+    if (!vm) throw new Error(`VM ${id} is not running`);
+    if (vm.ready) return;
+    await new Promise<void>((resolve, reject) => vm.waiters.push({ resolve, reject }));
+  }
+
+  markReady(id: string): void {
+    const vm = this.vms.get(id);
+    if (!vm) throw new Error(`VM ${id} is not running`);
+    vm.ready = true;
+    for (const w of vm.waiters.splice(0)) w.resolve();
+  }
+
+  async setConsolePassword(id: string, password: string, validForSeconds: number): Promise<void> {
+    const vm = this.vms.get(id);
+    if (!vm) throw new Error(`VM ${id} is not running`);
+    vm.password = { value: password, validForSeconds };
+  }
+
+  passwordOf(id: string): string | undefined {
+    return this.vms.get(id)?.password?.value;
+  }
+
+  async reset(id: string): Promise<void> {
+    if (!this.vms.has(id)) throw new Error(`VM ${id} is not running`);
+  }
+
+  async stop(id: string): Promise<void> {
+    const vm = this.vms.get(id);
+    this.vms.delete(id);
+    for (const w of vm?.waiters.splice(0) ?? []) w.reject(new Error('VM stopped'));
+  }
+
+  async destroy(id: string): Promise<void> {
+    await this.stop(id);
+    this.disks.delete(id);
+  }
+
+  async list(): Promise<VmInfo[]> {
+    return [...this.vms.values()].map((vm) => vm.info);
+  }
+
+  onExit(listener: VmExitListener): void {
+    this.listeners.push(listener);
+  }
+
+  /** Simulates a QEMU that dies (kill -9). */
+  crash(id: string, reason = 'killed by signal SIGKILL'): void {
+    const vm = this.vms.get(id);
+    this.vms.delete(id);
+    for (const w of vm?.waiters.splice(0) ?? []) w.reject(new Error(reason));
+    for (const listener of this.listeners) listener(id, reason);
+  }
+}

@@ -1,0 +1,71 @@
+/**
+ * The one interface the broker uses to drive virtual machines. A hypervisor turns a desktop
+ * spec (a template plus an id) into a running VM with a SPICE endpoint, sets console
+ * passwords, stops, resets and destroys VMs, and re-finds the VMs it left running so that a
+ * restarted Floe can adopt them. The embedded default is `qemu/` (one qemu-system process per
+ * desktop); others (libvirt) implement the same interface.
+ */
+
+export type Accelerator = 'kvm' | 'tcg';
+export type AcceleratorChoice = Accelerator | 'auto';
+
+/** How Floe knows a guest has finished booting. */
+export type Readiness =
+  | { kind: 'serial-marker'; marker: string }
+  | { kind: 'guest-agent' }
+  | { kind: 'delay'; seconds: number };
+
+/** What a desktop is made from. Paths are absolute. */
+export interface TemplateSpec {
+  /** Base disk image (qcow2); each desktop gets a copy-on-write overlay of it. */
+  baseImage: string;
+  /** Direct kernel boot (the demo guest); omit to boot from the disk. */
+  kernel?: string;
+  initrd?: string;
+  kernelArgs?: string;
+  memoryMiB: number;
+  vcpus: number;
+  readiness: Readiness;
+}
+
+export interface DesktopSpec {
+  /** Desktop id: lowercase letters, digits and dashes only (used in file names). */
+  id: string;
+  template: TemplateSpec;
+}
+
+/** A VM the hypervisor runs (or ran and re-found). */
+export interface VmInfo {
+  id: string;
+  pid: number;
+  spiceHost: string;
+  spicePort: number;
+  accelerator: Accelerator;
+  /** Epoch milliseconds when QEMU was started. */
+  startedAt: number;
+}
+
+export type VmExitListener = (id: string, reason: string) => void;
+
+export interface Hypervisor {
+  /**
+   * Creates the desktop's overlay disk if it does not exist yet (an existing one is reused,
+   * which is how persistent desktops keep their files) and starts the VM. Resolves once QEMU
+   * runs and answers QMP, before the guest has booted.
+   */
+  start(spec: DesktopSpec): Promise<VmInfo>;
+  /** Resolves when the guest is ready by the template's readiness rule; rejects on timeout or VM exit. */
+  waitReady(id: string, readiness: Readiness, timeoutMs: number): Promise<void>;
+  /** Sets the SPICE password over QMP, valid for `validForSeconds` for new channel logins. */
+  setConsolePassword(id: string, password: string, validForSeconds: number): Promise<void>;
+  /** Hard reset of the guest (like the reset button). */
+  reset(id: string): Promise<void>;
+  /** Stops the VM (QMP quit, then SIGKILL after a grace period); keeps its disk. */
+  stop(id: string): Promise<void>;
+  /** Stops the VM if running and deletes its disk and files. */
+  destroy(id: string): Promise<void>;
+  /** VMs running now, including ones started by an earlier Floe process (from the data folder). */
+  list(): Promise<VmInfo[]>;
+  /** Called when a VM's QEMU process exits or its QMP socket closes unexpectedly. */
+  onExit(listener: VmExitListener): void;
+}

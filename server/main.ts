@@ -1,0 +1,105 @@
+/**
+ * Floe's server: the only file that knows both Next.js and the backend. It starts the backend
+ * (database, broker, hypervisor), serves the Next.js app, and routes WebSocket upgrades on the
+ * console path to the SPICE relay (everything else to Next, which keeps dev reload working).
+ * Desktops keep running when Floe stops; the next start re-adopts them.
+ *
+ * Environment: see server/config.ts. FLOE_DEMO=1 creates the demo accounts on first start.
+ */
+import http from 'node:http';
+import next from 'next';
+import { ensureDemoAccounts } from './accounts/demo-accounts';
+import { loadConfig, repoRoot } from './config';
+import { createConsoleRelay } from './console/relay';
+import { log } from './log';
+import { createRuntime } from './runtime';
+import { publishRuntime } from './runtime-registry';
+import { loadAuthSecret } from './secret';
+
+const SPICE_MAIN_CHANNEL = 1;
+
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const dev = process.env.NODE_ENV !== 'production';
+  process.env.NEXTAUTH_SECRET = loadAuthSecret(config.dataDir);
+  // Sign-in URLs follow the Host the browser used (Floe listens on loopback by default, or
+  // behind a proxy that sets it); NEXTAUTH_URL still wins when set.
+  process.env.AUTH_TRUST_HOST ??= 'true';
+
+  const runtime = await createRuntime(config);
+  publishRuntime(runtime);
+  if (process.env.FLOE_DEMO === '1') {
+    const created = await ensureDemoAccounts(runtime.accounts, config.dataDir, process.env.FLOE_DEMO_PASSWORD || undefined);
+    if (created.length > 0) {
+      console.log(`Demo accounts (name, role, password), also in ${config.dataDir}/demo-accounts.txt:`);
+      for (const line of created) console.log(`  ${line}`);
+    }
+  }
+
+  const app = next({ dev, dir: repoRoot, hostname: config.host, port: config.port });
+  await app.prepare();
+  const handleRequest = app.getRequestHandler();
+  const handleNextUpgrade = app.getUpgradeHandler();
+
+  const relay = createConsoleRelay({
+    isAllowedOrigin: (origin, req) => origin !== undefined && sameHost(origin, req.headers.host),
+    resolve: async (req) => {
+      const url = new URL(req.url ?? '/', 'http://floe.invalid');
+      const check = await runtime.tickets.check(url.searchParams.get('ticket'), req.headers.origin);
+      if (!check.ok) return { status: check.status, reason: check.reason };
+      return {
+        target: { host: check.host, port: check.port },
+        sessionKey: check.sessionKey,
+        // A ticket starts one session: its first connection is the main channel; a second
+        // main channel would be a new session (a replay), which is refused.
+        admitChannel: (link) =>
+          check.firstChannel === (link.channelType === SPICE_MAIN_CHANNEL)
+            ? undefined
+            : check.firstChannel
+              ? 'a console session starts with the main channel'
+              : 'console ticket already used',
+      };
+    },
+  });
+
+  const server = http.createServer((req, res) => {
+    void handleRequest(req, res);
+  });
+  server.on('upgrade', (req, socket, head) => {
+    if (!relay.handleUpgrade(req, socket, head)) void handleNextUpgrade(req, socket, head);
+  });
+  await new Promise<void>((resolve) => server.listen(config.port, config.host, resolve));
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : config.port;
+  const url = `http://${config.host}:${port}`;
+  log.info({ url, accelerator: config.accelerator, database: runtime.database.engine }, 'Floe is listening');
+  console.log(`Floe is ready at ${url}`);
+
+  let closing = false;
+  const shutdown = async (signal: string) => {
+    if (closing) return;
+    closing = true;
+    log.info({ signal }, 'Floe is stopping (desktops keep running)');
+    server.closeAllConnections();
+    await relay.close();
+    await new Promise((resolve) => server.close(resolve));
+    await runtime.database.close();
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+}
+
+function sameHost(origin: string, host: string | undefined): boolean {
+  try {
+    return host !== undefined && new URL(origin).host === host;
+  } catch {
+    return false;
+  }
+}
+
+main().catch((error: unknown) => {
+  log.fatal({ err: error }, 'Floe could not start');
+  console.error(`Floe could not start: ${error instanceof Error ? error.message : String(error)}`);
+  process.exit(1);
+});

@@ -1,0 +1,62 @@
+/**
+ * Floe's backend, assembled: database, accounts, hypervisor, broker and console tickets. The
+ * custom server creates it once and publishes it with `runtime-registry.ts`.
+ */
+import path from 'node:path';
+import type { Logger } from 'pino';
+import { Accounts } from './accounts/accounts';
+import { Broker } from './broker/broker';
+import { ConsoleTickets } from './broker/console-tickets';
+import { type PoolDefinition, demoPools } from './broker/pools';
+import type { FloeConfig } from './config';
+import { type AuditEntry, recordAudit } from './db/audit';
+import { type FloeDatabase, openDatabase } from './db/database';
+import { demoTemplate } from './hypervisor/qemu/demo-template';
+import { QemuHypervisor } from './hypervisor/qemu/qemu-hypervisor';
+import { log as rootLog } from './log';
+
+export interface FloeRuntime {
+  config: FloeConfig;
+  database: FloeDatabase;
+  accounts: Accounts;
+  hypervisor: QemuHypervisor;
+  broker: Broker;
+  tickets: ConsoleTickets;
+  log: Logger;
+  audit(entry: AuditEntry): Promise<void>;
+}
+
+/** Opens the database, defines the pools and re-adopts running desktops. */
+export async function createRuntime(
+  config: FloeConfig,
+  options: { pools?: PoolDefinition[]; bootTimeoutMs?: number } = {},
+): Promise<FloeRuntime> {
+  const log = rootLog;
+  const database = await openDatabase({ dataDir: config.dataDir, databaseUrl: config.databaseUrl });
+  const demo = demoTemplate(config.imageDir);
+  const hypervisor = new QemuHypervisor({
+    dataDir: path.join(config.dataDir, 'vms'),
+    accelerator: config.accelerator,
+    probeKernel: demo.kernel && demo.initrd ? { kernel: demo.kernel, initrd: demo.initrd } : undefined,
+  });
+  const broker = new Broker({
+    db: database.db,
+    engine: database.engine,
+    hypervisor,
+    imageDir: config.imageDir,
+    log: log.child({ module: 'broker' }),
+    bootTimeoutMs: options.bootTimeoutMs,
+  });
+  await broker.definePools(options.pools ?? demoPools);
+  await broker.recover();
+  return {
+    config,
+    database,
+    accounts: new Accounts(database.db),
+    hypervisor,
+    broker,
+    tickets: new ConsoleTickets(database.db, hypervisor),
+    log,
+    audit: (entry) => recordAudit(database.db, entry),
+  };
+}
