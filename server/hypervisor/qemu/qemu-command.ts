@@ -1,0 +1,121 @@
+/**
+ * The qemu-system-x86_64 command line for one desktop, and the layout of its folder
+ * (`DATA/desktops/<id>/`: disk.qcow2, qmp.sock, qemu.pid, serial.log, qemu.log, vm.json).
+ * Kept apart from the process handling so that the arguments can be read in one place.
+ *
+ * SPICE: loopback only, ticketing on (no `disable-ticketing`: every login is refused until a
+ * password is set over QMP), no JPEG or WAN compression (spice-html5 cannot draw JPEG), no
+ * spiceport chardevs (spice-html5's port channel throws). Files go through `-chardev` and
+ * `-drive` options, whose commas are escaped by doubling.
+ */
+import path from 'node:path';
+import type { Accelerator, TemplateSpec } from '../types';
+
+export const QEMU_BINARY = 'qemu-system-x86_64';
+
+/** File names inside a desktop's folder. */
+export const DESKTOP_FILES = {
+  disk: 'disk.qcow2',
+  qmpSocket: 'qmp.sock',
+  pidFile: 'qemu.pid',
+  serialLog: 'serial.log',
+  qemuLog: 'qemu.log',
+  vmRecord: 'vm.json',
+} as const;
+
+export interface DesktopPaths {
+  folder: string;
+  disk: string;
+  qmpSocket: string;
+  pidFile: string;
+  serialLog: string;
+  qemuLog: string;
+  vmRecord: string;
+}
+
+export function desktopPaths(dataDir: string, id: string): DesktopPaths {
+  const folder = path.join(dataDir, 'desktops', id);
+  return {
+    folder,
+    disk: path.join(folder, DESKTOP_FILES.disk),
+    qmpSocket: path.join(folder, DESKTOP_FILES.qmpSocket),
+    pidFile: path.join(folder, DESKTOP_FILES.pidFile),
+    serialLog: path.join(folder, DESKTOP_FILES.serialLog),
+    qemuLog: path.join(folder, DESKTOP_FILES.qemuLog),
+    vmRecord: path.join(folder, DESKTOP_FILES.vmRecord),
+  };
+}
+
+/** Escapes a value for a QEMU option list (`a=b,c=d`): a comma is written twice. */
+export function escapeOptionValue(value: string): string {
+  return value.replace(/,/g, ',,');
+}
+
+export interface QemuLaunch {
+  id: string;
+  paths: DesktopPaths;
+  template: TemplateSpec;
+  accelerator: Accelerator;
+  spiceHost: string;
+  spicePort: number;
+}
+
+export function buildQemuArgs(launch: QemuLaunch): string[] {
+  const { id, paths, template, accelerator, spiceHost, spicePort } = launch;
+  const spice = [
+    `port=${spicePort}`,
+    `addr=${spiceHost}`,
+    'image-compression=auto_lz',
+    'jpeg-wan-compression=never',
+    'zlib-glz-wan-compression=never',
+    'streaming-video=off',
+  ].join(',');
+  const args = [
+    '-name',
+    `floe-${id}`,
+    '-machine',
+    'q35,mem-merge=on',
+    '-accel',
+    accelerator,
+    ...(accelerator === 'kvm' ? ['-cpu', 'host'] : []),
+    '-m',
+    String(template.memoryMiB),
+    '-smp',
+    String(template.vcpus),
+    '-nodefaults',
+    '-no-user-config',
+    '-display',
+    'none',
+    '-vga',
+    'qxl',
+    '-spice',
+    spice,
+    // The SPICE agent channel (mouse mode, resize, file transfer) for guests that run one.
+    '-device',
+    'virtio-serial-pci,id=virtio-serial0',
+    '-chardev',
+    'spicevmc,id=vdagent,name=vdagent',
+    '-device',
+    'virtserialport,bus=virtio-serial0.0,chardev=vdagent,name=com.redhat.spice.0',
+    '-device',
+    'qemu-xhci,id=usb',
+    '-device',
+    'usb-tablet,bus=usb.0',
+    '-drive',
+    `file=${escapeOptionValue(paths.disk)},if=virtio,format=qcow2`,
+    '-chardev',
+    `file,id=serial0,path=${escapeOptionValue(paths.serialLog)}`,
+    '-serial',
+    'chardev:serial0',
+    '-chardev',
+    `socket,id=qmp,path=${escapeOptionValue(paths.qmpSocket)},server=on,wait=off`,
+    '-mon',
+    'chardev=qmp,mode=control',
+    '-pidfile',
+    paths.pidFile,
+  ];
+  if (template.kernel) args.push('-kernel', template.kernel);
+  if (template.initrd) args.push('-initrd', template.initrd);
+  if (template.kernel && template.kernelArgs) args.push('-append', template.kernelArgs);
+  return args;
+}

@@ -1,0 +1,237 @@
+/**
+ * Tests of the QEMU hypervisor against real QEMU under software emulation (TCG): boots the
+ * demo guest (built by guest/build.sh, cached), checks SPICE ticketing with a real SPICE
+ * login, typing on the guest's console, re-finding the VM from a fresh hypervisor instance,
+ * noticing a kill -9, keeping the disk across stop and start, and destroying. Two guest boots
+ * in all. Every QEMU started here is stopped in `after`, and the test checks none is left.
+ */
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { loadConfig, repoRoot } from '../../config';
+import { forgetAcceleratorProbe, probeGuestBoots, resolveAccelerator } from './accelerator';
+import { DEMO_READY_MARKER, demoImagePaths, demoTemplate } from './demo-template';
+import { isProcessRunning } from './process-check';
+import { QemuHypervisor } from './qemu-hypervisor';
+import { trySpiceLogin } from './spice-login';
+
+const imageDir = loadConfig().imageDir;
+const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'floe-qemu-test-'));
+const id = 'qemu-test-a';
+const template = demoTemplate(imageDir);
+const hypervisors: QemuHypervisor[] = [];
+
+function newHypervisor(): QemuHypervisor {
+  const hypervisor = new QemuHypervisor({ dataDir, accelerator: 'tcg' });
+  hypervisors.push(hypervisor);
+  return hypervisor;
+}
+
+/** Pids of QEMU processes whose command line mentions this test's data folder. */
+function qemuProcessesOfThisTest(): number[] {
+  const pids: number[] = [];
+  for (const entry of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const cmdline = fs.readFileSync(`/proc/${entry}/cmdline`, 'utf8');
+      const state = fs.readFileSync(`/proc/${entry}/stat`, 'utf8').split(') ')[1]?.[0];
+      if (cmdline.includes('qemu-system') && cmdline.includes(dataDir) && state !== 'Z') pids.push(Number(entry));
+    } catch {
+      // the process went away while we looked
+    }
+  }
+  return pids;
+}
+
+async function waitForSerial(hypervisor: QemuHypervisor, text: string, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const serial = fs.readFileSync(hypervisor.serialLogPath(id), 'utf8');
+    if (serial.includes(text)) return;
+    if (Date.now() > deadline) assert.fail(`serial log has no ${JSON.stringify(text)}; it has:\n${serial}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+/** QEMU key codes for a line of text on a US keyboard (enough for shell commands). */
+function keysFor(text: string): string[][] {
+  const named: Record<string, string[]> = {
+    ' ': ['spc'],
+    '\n': ['ret'],
+    '>': ['shift', 'dot'],
+    '.': ['dot'],
+    '/': ['slash'],
+    '-': ['minus'],
+    ';': ['semicolon'],
+  };
+  return [...text].map((char) => {
+    const key = named[char];
+    if (key) return key;
+    if (/[a-z0-9]/.test(char)) return [char];
+    if (/[A-Z]/.test(char)) return ['shift', char.toLowerCase()];
+    throw new Error(`no key for ${JSON.stringify(char)}`);
+  });
+}
+
+async function typeLine(hypervisor: QemuHypervisor, text: string): Promise<void> {
+  for (const keys of keysFor(`${text}\n`)) {
+    await hypervisor.sendKeys(id, keys);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+describe('QemuHypervisor (real QEMU, TCG)', () => {
+  before(
+    () => {
+      // Cached: returns at once when the demo guest is built and matches the recipe.
+      execFileSync('bash', [path.join(repoRoot, 'guest', 'build.sh'), imageDir], { stdio: 'inherit' });
+      const { kernel, initrd, baseImage } = demoImagePaths(imageDir);
+      assert.ok([kernel, initrd, baseImage].every((file) => fs.existsSync(file)), 'the demo guest is built');
+    },
+    { timeout: 600_000 },
+  );
+
+  after(async () => {
+    for (const hypervisor of hypervisors) {
+      await hypervisor.stopAll().catch(() => undefined);
+      hypervisor.close();
+    }
+    // Anything left (even by a failed test) is killed, then the test fails if some remained.
+    const left = qemuProcessesOfThisTest();
+    for (const pid of left) process.kill(pid, 'SIGKILL');
+    fs.rmSync(dataDir, { recursive: true, force: true });
+    assert.deepEqual(left, [], 'QEMU processes of this test were left running');
+  });
+
+  it('resolveAccelerator: auto checks /dev/kvm and the probe guest; forced choices are kept', async () => {
+    forgetAcceleratorProbe();
+    const probe = { kernel: template.kernel ?? '', initrd: template.initrd ?? '' };
+    const auto = await resolveAccelerator('auto', probe);
+    assert.ok(auto.reason.length > 0);
+    if (!fs.existsSync('/dev/kvm')) assert.deepEqual(auto, { accelerator: 'tcg', reason: 'no /dev/kvm' });
+    assert.equal((await resolveAccelerator('auto', probe)).reason, auto.reason, 'cached per process');
+    assert.equal((await resolveAccelerator('tcg')).accelerator, 'tcg');
+    assert.equal((await resolveAccelerator('kvm')).accelerator, 'kvm');
+    // A probe guest that cannot boot is reported with QEMU's words, quickly.
+    const broken = await probeGuestBoots('tcg', { kernel: '/nonexistent/vmlinuz', initrd: '/nonexistent/initrd' }, 10_000);
+    assert.equal(broken.booted, false);
+    assert.match(broken.problem ?? '', /QEMU exited early/);
+  });
+
+  let pid = 0;
+  let spicePort = 0;
+
+  it('boots the demo guest to its ready marker with SPICE ticketing on', { timeout: 120_000 }, async () => {
+    const hypervisor = newHypervisor();
+    const started = Date.now();
+    const info = await hypervisor.start({ id, template });
+    const running = Date.now();
+    pid = info.pid;
+    spicePort = info.spicePort;
+    assert.equal(info.id, id);
+    assert.equal(info.accelerator, 'tcg');
+    assert.equal(info.spiceHost, '127.0.0.1');
+    assert.ok(info.spicePort > 0);
+    const folder = hypervisor.desktopFolder(id);
+    for (const file of ['disk.qcow2', 'vm.json', 'qmp.sock', 'qemu.pid', 'serial.log']) {
+      assert.ok(fs.existsSync(path.join(folder, file)), `${file} exists`);
+    }
+    assert.equal(Number(fs.readFileSync(path.join(folder, 'qemu.pid'), 'utf8').trim()), info.pid);
+    // No password yet: every login is refused.
+    assert.equal(await trySpiceLogin(info.spiceHost, info.spicePort, 'anything'), 'denied');
+
+    await hypervisor.waitReady(id, template.readiness, 90_000);
+    const ready = Date.now();
+    console.log(`demo guest: QEMU answering QMP ${running - started} ms, ready marker ${ready - started} ms after start()`);
+    assert.ok(fs.readFileSync(hypervisor.serialLogPath(id), 'utf8').includes(DEMO_READY_MARKER));
+
+    await hypervisor.setConsolePassword(id, 'right-password-1', 60);
+    assert.equal(await trySpiceLogin(info.spiceHost, info.spicePort, 'wrong-password'), 'denied');
+    assert.equal(await trySpiceLogin(info.spiceHost, info.spicePort, 'right-password-1'), 'ok');
+    // A password past its validity opens nothing (QEMU and spice-server count whole seconds).
+    await hypervisor.setConsolePassword(id, 'short-lived', 1);
+    await new Promise((resolve) => setTimeout(resolve, 2500));
+    assert.equal(await trySpiceLogin(info.spiceHost, info.spicePort, 'short-lived'), 'denied');
+
+  });
+
+  it('has a shell on the VGA console that reads the keyboard, and a disk at /home', { timeout: 60_000 }, async () => {
+    const hypervisor = hypervisors[0];
+    assert.ok(hypervisor);
+    await typeLine(hypervisor, 'echo hello >/dev/ttyS0');
+    await waitForSerial(hypervisor, 'hello', 15_000);
+    await typeLine(hypervisor, 'echo kept-on-disk >/home/note; echo written >/dev/ttyS0');
+    await waitForSerial(hypervisor, 'written', 15_000);
+    const screen = path.join(dataDir, 'screen.ppm');
+    await hypervisor.screendump(id, screen);
+    assert.equal(fs.readFileSync(screen).subarray(0, 2).toString(), 'P6');
+  });
+
+  it('a fresh instance re-finds the running VM from the data folder and can drive it', { timeout: 30_000 }, async () => {
+    hypervisors[0]?.close(); // as if Floe had stopped: its QMP connection closes
+    const fresh = newHypervisor();
+    const vms = await fresh.list();
+    assert.equal(vms.length, 1);
+    assert.deepEqual({ id: vms[0]?.id, pid: vms[0]?.pid, spicePort: vms[0]?.spicePort }, { id, pid, spicePort });
+    await fresh.setConsolePassword(id, 'after-restart', 30);
+    assert.equal(await trySpiceLogin('127.0.0.1', spicePort, 'after-restart'), 'ok');
+  });
+
+  it('reports a QEMU killed with -9 within 5 s, and keeps its disk', { timeout: 30_000 }, async () => {
+    const hypervisor = hypervisors[1];
+    assert.ok(hypervisor);
+    const exited = new Promise<{ id: string; reason: string }>((resolve) => {
+      hypervisor.onExit((exitedId, reason) => resolve({ id: exitedId, reason }));
+    });
+    assert.ok(pid > 0, 'the VM of the boot test is running');
+    const killedAt = Date.now();
+    process.kill(pid, 'SIGKILL');
+    const timeout = new Promise<never>((_, reject) =>
+      setTimeout(() => reject(new Error('onExit was not called within 5 s')), 5000).unref(),
+    );
+    const report = await Promise.race([exited, timeout]);
+    console.log(`kill -9 noticed after ${Date.now() - killedAt} ms: ${report.reason}`);
+    assert.equal(report.id, id);
+    assert.ok(report.reason.length > 0);
+    assert.deepEqual(await hypervisor.list(), []);
+    const folder = hypervisor.desktopFolder(id);
+    assert.ok(fs.existsSync(path.join(folder, 'disk.qcow2')));
+    assert.ok(!fs.existsSync(path.join(folder, 'vm.json')));
+  });
+
+  it('starts again on the same disk, stop keeps the disk, destroy removes the folder', { timeout: 120_000 }, async () => {
+    const hypervisor = hypervisors[1];
+    assert.ok(hypervisor);
+    const folder = hypervisor.desktopFolder(id);
+    const diskInode = fs.statSync(path.join(folder, 'disk.qcow2')).ino;
+    const stopped: string[] = [];
+    hypervisor.onExit((exitedId) => stopped.push(exitedId));
+
+    const info = await hypervisor.start({ id, template });
+    assert.equal(fs.statSync(path.join(folder, 'disk.qcow2')).ino, diskInode, 'the overlay is reused');
+    await hypervisor.waitReady(id, template.readiness, 90_000);
+    await typeLine(hypervisor, 'cat /home/note >/dev/ttyS0');
+    await waitForSerial(hypervisor, 'kept-on-disk', 15_000);
+
+    await hypervisor.stop(id);
+    assert.equal(isProcessRunning(info.pid), false, 'QEMU is gone after stop');
+    assert.ok(fs.existsSync(path.join(folder, 'disk.qcow2')), 'stop keeps the disk');
+    assert.ok(!fs.existsSync(path.join(folder, 'vm.json')));
+    assert.deepEqual(await hypervisor.list(), []);
+    await hypervisor.stop(id); // stopping a stopped desktop is fine
+    await assert.rejects(hypervisor.waitReady(id, template.readiness, 1000), /not running/);
+
+    await hypervisor.destroy(id);
+    assert.ok(!fs.existsSync(folder), 'destroy removes the folder');
+    // Destroying a running desktop stops it first (no need to wait for the guest here).
+    const again = await hypervisor.start({ id, template });
+    assert.ok(fs.existsSync(path.join(folder, 'disk.qcow2')), 'a new overlay');
+    await hypervisor.destroy(id);
+    assert.equal(isProcessRunning(again.pid), false);
+    assert.ok(!fs.existsSync(folder));
+    assert.deepEqual(stopped, [], 'stops Floe asked for are not reported as exits');
+  });
+});

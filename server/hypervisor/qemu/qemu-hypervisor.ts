@@ -1,0 +1,644 @@
+/**
+ * The embedded hypervisor: one detached qemu-system-x86_64 process per desktop, driven over
+ * QMP, shown over SPICE on loopback. Everything needed to find a VM again lives in its folder
+ * `DATA/desktops/<id>/` (see qemu-command.ts), so a Floe that was restarted, even after a
+ * kill -9, adopts the VMs the previous one left running: `list()` reads each vm.json, checks
+ * that the pid is alive and is QEMU for that folder, and talks to it over its QMP socket.
+ *
+ * A QEMU that dies on its own (crash, kill -9, guest power-off) is noticed through its child
+ * exit, its QMP socket closing, or a pid check every second, and reported to the `onExit`
+ * listeners; stops that Floe asked for are not reported.
+ */
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import fs from 'node:fs';
+import { promisify } from 'node:util';
+import { log } from '../../log';
+import type {
+  AcceleratorChoice,
+  DesktopSpec,
+  Hypervisor,
+  Readiness,
+  TemplateSpec,
+  VmExitListener,
+  VmInfo,
+} from '../types';
+import { type AcceleratorDecision, resolveAccelerator } from './accelerator';
+import { findFreePort } from './free-port';
+import { isProcessRunning, isQemuOfFolder, waitForProcessExit } from './process-check';
+import { QmpClient, QmpClosedError } from './qmp-client';
+import { type DesktopPaths, QEMU_BINARY, buildQemuArgs, desktopPaths } from './qemu-command';
+
+const qemuLog = log.child({ module: 'qemu' });
+const execFileAsync = promisify(execFile);
+
+export interface QemuHypervisorOptions {
+  dataDir: string;
+  accelerator: AcceleratorChoice;
+  /** Kernel and initrd booted under KVM to check that KVM runs guests (`auto` only). */
+  probeKernel?: { kernel: string; initrd: string };
+  /** Address SPICE listens on (default 127.0.0.1; the relay connects there). */
+  spiceHost?: string;
+  /** How often the pids of running VMs are checked (default 1000 ms). */
+  exitPollMs?: number;
+  /** Grace period between QMP quit and SIGKILL in stop (default 5000 ms). */
+  stopGraceMs?: number;
+}
+
+/** What vm.json holds: the VmInfo plus what waitReady needs after a reset. */
+interface VmRecord extends VmInfo {
+  /** waitReady looks for the serial marker from this byte on (moved by reset). */
+  serialReadyOffset?: number;
+}
+
+interface RunningVm {
+  record: VmRecord;
+  paths: DesktopPaths;
+  /** Set when this Floe started the QEMU; absent for adopted VMs. */
+  child?: ChildProcess;
+  qmp?: QmpClient;
+  qmpConnecting?: Promise<QmpClient>;
+  pollTimer?: NodeJS.Timeout;
+  /** Floe asked it to stop: its exit is not reported to listeners. */
+  stopping: boolean;
+  gone: boolean;
+  exitReason?: string;
+  /** Reason from QEMU's last SHUTDOWN event (guest-shutdown, host-qmp-quit...). */
+  shutdownReason?: string;
+}
+
+const ID_PATTERN = /^[a-z0-9](?:[a-z0-9-]{0,62})$/;
+/** Longest unix socket path Linux accepts (sun_path is 108 bytes with the final NUL). */
+const MAX_SOCKET_PATH = 107;
+const START_ATTEMPTS = 3;
+const QMP_READY_TIMEOUT_MS = 15_000;
+
+class SpiceListenError extends Error {}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+export class QemuHypervisor implements Hypervisor {
+  readonly dataDir: string;
+  private readonly choice: AcceleratorChoice;
+  private readonly probeKernel: { kernel: string; initrd: string } | undefined;
+  private readonly spiceHost: string;
+  private readonly exitPollMs: number;
+  private readonly stopGraceMs: number;
+  private readonly vms = new Map<string, RunningVm>();
+  private readonly locks = new Map<string, Promise<unknown>>();
+  private readonly listeners: VmExitListener[] = [];
+  private decision: Promise<AcceleratorDecision> | undefined;
+
+  constructor(options: QemuHypervisorOptions) {
+    this.dataDir = options.dataDir;
+    this.choice = options.accelerator;
+    this.probeKernel = options.probeKernel;
+    this.spiceHost = options.spiceHost ?? '127.0.0.1';
+    this.exitPollMs = options.exitPollMs ?? 1000;
+    this.stopGraceMs = options.stopGraceMs ?? 5000;
+  }
+
+  /** The accelerator new VMs get, and why; resolved once per instance and logged then. */
+  acceleratorDecision(): Promise<AcceleratorDecision> {
+    this.decision ??= resolveAccelerator(this.choice, this.probeKernel).then((decision) => {
+      qemuLog.info({ accelerator: decision.accelerator, choice: this.choice }, `accelerator ${decision.accelerator}: ${decision.reason}`);
+      return decision;
+    });
+    return this.decision;
+  }
+
+  onExit(listener: VmExitListener): void {
+    this.listeners.push(listener);
+  }
+
+  /** The guest's serial port output (the demo guest prints its ready marker there). */
+  serialLogPath(id: string): string {
+    return this.paths(id).serialLog;
+  }
+
+  /** The desktop's folder (disk, sockets, logs). */
+  desktopFolder(id: string): string {
+    return this.paths(id).folder;
+  }
+
+  start(spec: DesktopSpec): Promise<VmInfo> {
+    const { id, template } = spec;
+    this.paths(id); // validates the id
+    return this.withLock(id, async () => {
+      const existing = await this.find(id);
+      if (existing) {
+        qemuLog.info({ id, pid: existing.record.pid }, 'start: VM already running, reusing it');
+        return toInfo(existing.record);
+      }
+      const paths = this.paths(id);
+      await checkTemplateFiles(template);
+      await fs.promises.mkdir(paths.folder, { recursive: true });
+      await ensureOverlayDisk(paths.disk, template.baseImage);
+      const { accelerator } = await this.acceleratorDecision();
+      await removeRuntimeFiles(paths);
+      for (let attempt = 1; ; attempt++) {
+        const spicePort = await findFreePort(this.spiceHost);
+        try {
+          return await this.launch(id, paths, template, accelerator, spicePort);
+        } catch (error) {
+          if (error instanceof SpiceListenError && attempt < START_ATTEMPTS) {
+            qemuLog.warn({ id, spicePort, attempt }, 'QEMU could not listen for SPICE; retrying with another port');
+            continue;
+          }
+          throw error;
+        }
+      }
+    });
+  }
+
+  async waitReady(id: string, readiness: Readiness, timeoutMs: number): Promise<void> {
+    const vm = await this.find(id);
+    if (!vm) throw new Error(`desktop ${id} is not running`);
+    const deadline = Date.now() + timeoutMs;
+    const checkAlive = () => {
+      if (vm.gone || !isQemuOfFolder(vm.record.pid, vm.paths.folder)) {
+        throw new Error(`desktop ${id} exited before it was ready${vm.exitReason ? ` (${vm.exitReason})` : ''}`);
+      }
+    };
+    switch (readiness.kind) {
+      case 'delay': {
+        const readyAt = Math.min(Date.now() + readiness.seconds * 1000, deadline);
+        while (Date.now() < readyAt) {
+          checkAlive();
+          await sleep(Math.min(200, readyAt - Date.now()));
+        }
+        checkAlive();
+        if (readiness.seconds * 1000 > timeoutMs) throw new Error(`desktop ${id}: readiness delay is longer than the timeout`);
+        return;
+      }
+      case 'guest-agent':
+        throw new Error('readiness by guest agent is not supported yet by the QEMU hypervisor');
+      case 'serial-marker':
+        return this.waitForSerialMarker(vm, readiness.marker, deadline, checkAlive);
+    }
+  }
+
+  async setConsolePassword(id: string, password: string, validForSeconds: number): Promise<void> {
+    if (!/^[\x21-\x7e]{1,59}$/.test(password)) {
+      throw new Error('a SPICE password is 1 to 59 printable ASCII characters without spaces');
+    }
+    const seconds = Math.max(1, Math.ceil(validForSeconds));
+    const qmp = await this.qmpOf(id);
+    await qmp.execute('set_password', { protocol: 'spice', password, connected: 'keep' });
+    await qmp.execute('expire_password', { protocol: 'spice', time: `+${seconds}` });
+  }
+
+  async reset(id: string): Promise<void> {
+    const vm = await this.find(id);
+    if (!vm) throw new Error(`desktop ${id} is not running`);
+    // The guest prints its ready marker again after the reset: waitReady looks from here on.
+    const size = await fs.promises.stat(vm.paths.serialLog).then((s) => s.size, () => 0);
+    vm.record.serialReadyOffset = size;
+    await writeRecord(vm.paths, vm.record);
+    const qmp = await this.qmpFor(vm);
+    await qmp.execute('system_reset');
+  }
+
+  stop(id: string): Promise<void> {
+    this.paths(id);
+    return this.withLock(id, () => this.stopUnlocked(id));
+  }
+
+  destroy(id: string): Promise<void> {
+    const paths = this.paths(id);
+    return this.withLock(id, async () => {
+      await this.stopUnlocked(id);
+      await fs.promises.rm(paths.folder, { recursive: true, force: true });
+      qemuLog.info({ id }, 'destroyed desktop (disk and files removed)');
+    });
+  }
+
+  async list(): Promise<VmInfo[]> {
+    const desktops = `${this.dataDir}/desktops`;
+    const ids = await fs.promises.readdir(desktops).catch(() => [] as string[]);
+    const found: VmInfo[] = [];
+    for (const id of ids.sort()) {
+      if (!ID_PATTERN.test(id)) continue;
+      const vm = await this.find(id);
+      if (vm && !vm.gone) found.push(toInfo(vm.record));
+    }
+    return found;
+  }
+
+  /** Writes the guest's screen to `ppmPath` (PPM) with QMP screendump. */
+  async screendump(id: string, ppmPath: string): Promise<void> {
+    const qmp = await this.qmpOf(id);
+    await qmp.execute('screendump', { filename: ppmPath });
+  }
+
+  /** Sends keys as QEMU key codes (qcodes, e.g. ['ctrl', 'alt', 'delete']) pressed together. */
+  async sendKeys(id: string, qcodes: string[]): Promise<void> {
+    const qmp = await this.qmpOf(id);
+    await qmp.execute('send-key', { keys: qcodes.map((data) => ({ type: 'qcode', data })) });
+  }
+
+  /** Runs any QMP command on a desktop's QEMU (tests, diagnostics). */
+  async qmpCommand<T = unknown>(id: string, command: string, args?: Record<string, unknown>): Promise<T> {
+    const qmp = await this.qmpOf(id);
+    return qmp.execute<T>(command, args);
+  }
+
+  /** Stops every VM in the data folder (tests, shutdown of a throw-away setup). */
+  async stopAll(): Promise<string[]> {
+    const ids = new Set<string>([...this.vms.keys(), ...(await this.list()).map((vm) => vm.id)]);
+    await Promise.all([...ids].map((id) => this.stop(id)));
+    return [...ids];
+  }
+
+  /** Lets go of the VMs without stopping them: closes QMP connections and stops watching. */
+  close(): void {
+    for (const vm of this.vms.values()) {
+      vm.stopping = true; // released, not stopped: nothing is reported from here on
+      vm.gone = true; // a QMP connect still under way closes when it completes
+      if (vm.pollTimer) clearInterval(vm.pollTimer);
+      vm.child?.removeAllListeners('exit');
+      vm.qmp?.removeAllListeners('close');
+      vm.qmp?.close();
+    }
+    this.vms.clear();
+  }
+
+  // --- internals ---------------------------------------------------------------------------
+
+  private paths(id: string): DesktopPaths {
+    if (!ID_PATTERN.test(id)) throw new Error(`bad desktop id ${JSON.stringify(id)}: use lowercase letters, digits and dashes`);
+    const paths = desktopPaths(this.dataDir, id);
+    if (Buffer.byteLength(paths.qmpSocket) > MAX_SOCKET_PATH) {
+      throw new Error(`data folder path too long for a unix socket: ${paths.qmpSocket}`);
+    }
+    return paths;
+  }
+
+  private withLock<T>(id: string, task: () => Promise<T>): Promise<T> {
+    const previous = this.locks.get(id) ?? Promise.resolve();
+    const run = previous.then(task, task);
+    const tail = run.catch(() => undefined);
+    this.locks.set(id, tail);
+    void tail.then(() => {
+      if (this.locks.get(id) === tail) this.locks.delete(id);
+    });
+    return run;
+  }
+
+  /** The running VM for `id`: known to this instance, or adopted from its folder. */
+  private async find(id: string): Promise<RunningVm | undefined> {
+    const known = this.vms.get(id);
+    if (known && !known.gone) {
+      if (isQemuOfFolder(known.record.pid, known.paths.folder)) return known;
+      this.handleExit(known, `QEMU process ${known.record.pid} is gone`);
+      return undefined;
+    }
+    const paths = this.paths(id);
+    const record = await readRecord(paths);
+    if (!record) return undefined;
+    if (!isQemuOfFolder(record.pid, paths.folder)) {
+      qemuLog.info({ id, pid: record.pid }, 'removing the records of a VM that is no longer running');
+      await removeRuntimeFiles(paths);
+      return undefined;
+    }
+    const again = this.vms.get(id);
+    if (again && !again.gone) return again;
+    const vm: RunningVm = { record, paths, stopping: false, gone: false };
+    this.vms.set(id, vm);
+    this.watch(vm);
+    qemuLog.info({ id, pid: record.pid, spicePort: record.spicePort }, 'adopted a running VM');
+    // Connect to QMP now so that a dying QEMU is noticed by its socket closing too.
+    this.qmpFor(vm).catch((error: Error) => qemuLog.debug({ id, err: error.message }, 'QMP not reachable yet'));
+    return vm;
+  }
+
+  private async launch(
+    id: string,
+    paths: DesktopPaths,
+    template: TemplateSpec,
+    accelerator: 'kvm' | 'tcg',
+    spicePort: number,
+  ): Promise<VmInfo> {
+    const args = buildQemuArgs({ id, paths, template, accelerator, spiceHost: this.spiceHost, spicePort });
+    const logFd = fs.openSync(paths.qemuLog, 'w');
+    let child: ChildProcess;
+    try {
+      // Own session and process group: QEMU outlives Floe, even a Floe killed with -9.
+      child = spawn(QEMU_BINARY, args, { detached: true, stdio: ['ignore', logFd, logFd], cwd: paths.folder });
+    } finally {
+      fs.closeSync(logFd);
+    }
+    child.unref();
+    await new Promise<void>((resolve, reject) => {
+      child.once('spawn', resolve);
+      child.once('error', reject);
+    });
+    const pid = child.pid;
+    if (pid === undefined) throw new Error(`QEMU for ${id} did not start`);
+    const startedAt = Date.now();
+    const record: VmRecord = { id, pid, spiceHost: this.spiceHost, spicePort, accelerator, startedAt };
+    const vm: RunningVm = { record, paths, child, stopping: false, gone: false };
+    child.once('exit', (code, signal) => this.handleExit(vm, describeExit(code, signal)));
+
+    try {
+      const qmp = await this.connectWhileStarting(vm);
+      const spice = await qmp.execute<{ enabled?: boolean; port?: number }>('query-spice');
+      if (!spice.enabled || spice.port !== spicePort) {
+        throw new SpiceListenError(`SPICE is not listening on port ${spicePort}`);
+      }
+    } catch (error) {
+      vm.stopping = true;
+      if (!vm.gone && isProcessRunning(pid)) child.kill('SIGKILL');
+      await waitForProcessExit(pid, 5000);
+      this.handleExit(vm, 'failed to start');
+      await removeRuntimeFiles(paths);
+      const output = await fs.promises.readFile(paths.qemuLog, 'utf8').catch(() => '');
+      const detail = output.trim().split('\n').slice(-5).join(' | ') || (error as Error).message;
+      if (error instanceof SpiceListenError || /spice|address already in use|bind|listen/i.test(output)) {
+        throw new SpiceListenError(`QEMU for ${id} could not listen for SPICE on port ${spicePort}: ${detail}`);
+      }
+      throw new Error(`QEMU for ${id} did not start: ${detail}`);
+    }
+
+    await writeRecord(paths, record);
+    this.vms.set(id, vm);
+    this.watch(vm);
+    qemuLog.info({ id, pid, spicePort, accelerator, memoryMiB: template.memoryMiB }, 'started VM');
+    return toInfo(record);
+  }
+
+  /** Waits for QEMU's QMP socket to answer, failing as soon as QEMU exits. */
+  private async connectWhileStarting(vm: RunningVm): Promise<QmpClient> {
+    const deadline = Date.now() + QMP_READY_TIMEOUT_MS;
+    let lastError: Error | undefined;
+    while (Date.now() < deadline) {
+      if (vm.gone) throw new Error(`QEMU exited during start (${vm.exitReason ?? 'unknown'})`);
+      if (fs.existsSync(vm.paths.qmpSocket)) {
+        try {
+          return await this.qmpFor(vm, 3000);
+        } catch (error) {
+          lastError = error as Error;
+        }
+      }
+      await sleep(50);
+    }
+    throw new Error(`QMP did not answer within ${QMP_READY_TIMEOUT_MS} ms${lastError ? `: ${lastError.message}` : ''}`);
+  }
+
+  private async qmpOf(id: string): Promise<QmpClient> {
+    const vm = await this.find(id);
+    if (!vm) throw new Error(`desktop ${id} is not running`);
+    return this.qmpFor(vm);
+  }
+
+  /** The VM's QMP connection, opened on first use (QEMU serves one QMP client at a time). */
+  private qmpFor(vm: RunningVm, timeoutMs = 5000): Promise<QmpClient> {
+    if (vm.gone) return Promise.reject(new Error(`desktop ${vm.record.id} is not running`));
+    if (vm.qmp && !vm.qmp.closed) return Promise.resolve(vm.qmp);
+    vm.qmpConnecting ??= QmpClient.connect(vm.paths.qmpSocket, { timeoutMs })
+      .then((qmp) => {
+        if (vm.gone) {
+          qmp.close();
+          throw new Error(`desktop ${vm.record.id} is not running`);
+        }
+        vm.qmp = qmp;
+        qmp.on('event', (event) => {
+          if (event.event === 'SHUTDOWN') {
+            const reason = event.data?.reason;
+            vm.shutdownReason = typeof reason === 'string' ? reason : 'unknown';
+          }
+        });
+        qmp.on('close', () => {
+          if (vm.qmp === qmp) vm.qmp = undefined;
+          this.checkSoon(vm);
+        });
+        return qmp;
+      })
+      .finally(() => {
+        vm.qmpConnecting = undefined;
+      });
+    return vm.qmpConnecting;
+  }
+
+  /** Pid check every exitPollMs: catches a dead QEMU even without child or QMP connection. */
+  private watch(vm: RunningVm): void {
+    if (vm.pollTimer) return;
+    vm.pollTimer = setInterval(() => {
+      if (!isQemuOfFolder(vm.record.pid, vm.paths.folder)) {
+        this.handleExit(vm, `QEMU process ${vm.record.pid} is gone`);
+      }
+    }, this.exitPollMs);
+    vm.pollTimer.unref();
+  }
+
+  /** After the QMP socket closed: QEMU is normally exiting; look closely for a few seconds. */
+  private checkSoon(vm: RunningVm): void {
+    const until = Date.now() + 3000;
+    const check = () => {
+      if (vm.gone) return;
+      if (!isQemuOfFolder(vm.record.pid, vm.paths.folder)) {
+        this.handleExit(vm, `QEMU process ${vm.record.pid} exited`);
+        return;
+      }
+      if (Date.now() < until) setTimeout(check, 100).unref();
+    };
+    check();
+  }
+
+  private handleExit(vm: RunningVm, processReason: string): void {
+    if (vm.gone) return;
+    vm.gone = true;
+    if (vm.pollTimer) clearInterval(vm.pollTimer);
+    vm.qmp?.close();
+    const { id, pid } = vm.record;
+    if (this.vms.get(id) === vm) this.vms.delete(id);
+    const reason = explainExit(vm.shutdownReason, processReason);
+    vm.exitReason = reason;
+    if (vm.stopping) return;
+    qemuLog.warn({ id, pid, reason }, 'VM exited unexpectedly');
+    void readRecord(vm.paths).then((record) => {
+      if (record && record.pid === pid) return removeRuntimeFiles(vm.paths);
+    });
+    for (const listener of this.listeners) {
+      try {
+        listener(id, reason);
+      } catch (error) {
+        qemuLog.error({ id, err: (error as Error).message }, 'VM exit listener threw');
+      }
+    }
+  }
+
+  private async stopUnlocked(id: string): Promise<void> {
+    const paths = this.paths(id);
+    const vm = await this.find(id);
+    if (!vm) {
+      await removeRuntimeFiles(paths);
+      return;
+    }
+    vm.stopping = true;
+    const { pid } = vm.record;
+    let asked = false;
+    try {
+      const qmp = await this.qmpFor(vm, 2000);
+      await qmp.execute('quit').catch((error: Error) => {
+        if (!(error instanceof QmpClosedError)) throw error;
+      });
+      asked = true;
+    } catch (error) {
+      qemuLog.warn({ id, err: (error as Error).message }, 'QMP quit failed; sending SIGTERM');
+    }
+    if (!asked && isQemuOfFolder(pid, paths.folder)) signalProcess(pid, 'SIGTERM');
+    let exited = await waitForProcessExit(pid, this.stopGraceMs);
+    if (!exited && isQemuOfFolder(pid, paths.folder)) {
+      qemuLog.warn({ id, pid }, `QEMU still running ${this.stopGraceMs} ms after quit; killing it`);
+      signalProcess(pid, 'SIGKILL');
+      exited = await waitForProcessExit(pid, 5000);
+    }
+    if (!exited) throw new Error(`QEMU ${pid} of desktop ${id} does not exit`);
+    this.handleExit(vm, 'stopped by Floe');
+    await removeRuntimeFiles(paths);
+    qemuLog.info({ id, pid }, 'stopped VM (disk kept)');
+  }
+
+  private async waitForSerialMarker(
+    vm: RunningVm,
+    marker: string,
+    deadline: number,
+    checkAlive: () => void,
+  ): Promise<void> {
+    const record = (await readRecord(vm.paths)) ?? vm.record;
+    let position = record.serialReadyOffset ?? 0;
+    let carry = '';
+    const handle = await fs.promises.open(vm.paths.serialLog, 'r').catch(() => undefined);
+    try {
+      for (;;) {
+        if (handle) {
+          const { size } = await handle.stat();
+          if (size < position) {
+            position = 0; // the log was truncated (QEMU restarted)
+            carry = '';
+          }
+          if (size > position) {
+            const chunk = Buffer.alloc(size - position);
+            const { bytesRead } = await handle.read(chunk, 0, chunk.length, position);
+            position += bytesRead;
+            const text = carry + chunk.subarray(0, bytesRead).toString('latin1');
+            if (text.includes(marker)) return;
+            carry = text.slice(-marker.length);
+          }
+        }
+        checkAlive();
+        if (Date.now() >= deadline) {
+          throw new Error(`desktop ${vm.record.id}: no ready marker ${marker} on the serial port in time`);
+        }
+        if (!handle) return this.waitForSerialMarkerReopen(vm, marker, deadline, checkAlive);
+        await sleep(150);
+      }
+    } finally {
+      await handle?.close();
+    }
+  }
+
+  /** serial.log did not exist yet: wait for it, then watch it. */
+  private async waitForSerialMarkerReopen(
+    vm: RunningVm,
+    marker: string,
+    deadline: number,
+    checkAlive: () => void,
+  ): Promise<void> {
+    while (!fs.existsSync(vm.paths.serialLog)) {
+      checkAlive();
+      if (Date.now() >= deadline) throw new Error(`desktop ${vm.record.id}: no serial output in time`);
+      await sleep(150);
+    }
+    return this.waitForSerialMarker(vm, marker, deadline, checkAlive);
+  }
+}
+
+// --- helpers -----------------------------------------------------------------------------
+
+function toInfo(record: VmRecord): VmInfo {
+  const { id, pid, spiceHost, spicePort, accelerator, startedAt } = record;
+  return { id, pid, spiceHost, spicePort, accelerator, startedAt };
+}
+
+/** Sends a signal, ignoring a process that has just gone. */
+function signalProcess(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(pid, signal);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ESRCH') throw error;
+  }
+}
+
+function describeExit(code: number | null, signal: NodeJS.Signals | null): string {
+  return signal ? `QEMU was killed by ${signal}` : `QEMU exited with code ${code ?? 'unknown'}`;
+}
+
+function explainExit(shutdownReason: string | undefined, processReason: string): string {
+  switch (shutdownReason) {
+    case undefined:
+      return processReason;
+    case 'guest-shutdown':
+      return 'the guest powered off';
+    case 'host-signal':
+      return 'QEMU was told to terminate by a signal';
+    case 'host-qmp-quit':
+      return 'QEMU was told to quit over QMP';
+    default:
+      return `${processReason} (shutdown: ${shutdownReason})`;
+  }
+}
+
+async function checkTemplateFiles(template: TemplateSpec): Promise<void> {
+  const files: [string, string | undefined][] = [
+    ['base image', template.baseImage],
+    ['kernel', template.kernel],
+    ['initrd', template.initrd],
+  ];
+  for (const [what, file] of files) {
+    if (file === undefined) continue;
+    await fs.promises.access(file, fs.constants.R_OK).catch(() => {
+      throw new Error(`template ${what} ${file} is missing (build the demo guest with: bash guest/build.sh)`);
+    });
+  }
+}
+
+/** Creates the desktop's copy-on-write disk on top of the base image, unless it exists. */
+async function ensureOverlayDisk(disk: string, baseImage: string): Promise<void> {
+  if (fs.existsSync(disk)) return;
+  const partial = `${disk}.partial`;
+  await execFileAsync('qemu-img', ['create', '-q', '-f', 'qcow2', '-F', 'qcow2', '-b', baseImage, partial]);
+  await fs.promises.rename(partial, disk);
+  qemuLog.info({ disk, baseImage }, 'created overlay disk');
+}
+
+async function readRecord(paths: DesktopPaths): Promise<VmRecord | undefined> {
+  try {
+    const parsed = JSON.parse(await fs.promises.readFile(paths.vmRecord, 'utf8')) as Partial<VmRecord>;
+    if (
+      typeof parsed.id !== 'string' ||
+      typeof parsed.pid !== 'number' ||
+      typeof parsed.spicePort !== 'number' ||
+      typeof parsed.spiceHost !== 'string' ||
+      (parsed.accelerator !== 'kvm' && parsed.accelerator !== 'tcg') ||
+      typeof parsed.startedAt !== 'number'
+    ) {
+      return undefined;
+    }
+    return parsed as VmRecord;
+  } catch {
+    return undefined;
+  }
+}
+
+async function writeRecord(paths: DesktopPaths, record: VmRecord): Promise<void> {
+  const partial = `${paths.vmRecord}.partial`;
+  await fs.promises.writeFile(partial, `${JSON.stringify(record, null, 2)}\n`);
+  await fs.promises.rename(partial, paths.vmRecord);
+}
+
+async function removeRuntimeFiles(paths: DesktopPaths): Promise<void> {
+  await Promise.all(
+    [paths.vmRecord, paths.qmpSocket, paths.pidFile].map((file) => fs.promises.rm(file, { force: true })),
+  );
+}
