@@ -7,6 +7,7 @@
 import fs from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import type { Page } from '@playwright/test';
+import type { VmInfo } from '../server/hypervisor/types';
 import { expect, signIn, test } from './fixtures';
 
 /** Counts canvas pixels that are not black: the guest's text console draws light text on black. */
@@ -20,11 +21,14 @@ async function litPixels(page: Page): Promise<number> {
   });
 }
 
-/** Types a shell command on the guest's console; Shift is pressed for the characters that need it. */
+/**
+ * Types a shell command on the guest's console. spice-html5 sends Shift only when it is pressed,
+ * so capitals and shifted symbols are pressed with Shift (Playwright's type() does not).
+ */
 async function typeCommand(page: Page, command: string): Promise<void> {
   const shifted: Record<string, string> = { '>': 'Shift+Period', '|': 'Shift+Backslash', _: 'Shift+Minus' };
   for (const char of command) {
-    const combo = shifted[char];
+    const combo = shifted[char] ?? (/[A-Z]/.test(char) ? `Shift+Key${char}` : undefined);
     if (combo) await page.keyboard.press(combo);
     else await page.keyboard.type(char);
   }
@@ -40,7 +44,7 @@ test('a wrong password is refused with a clear message', async ({ page }) => {
   await page.getByLabel('User name').fill('alice');
   await page.getByLabel('Password').fill('not-her-password');
   await page.getByRole('button', { name: 'Sign in' }).click();
-  await expect(page.getByRole('alert')).toHaveText('Wrong user name or password.');
+  await expect(page.getByRole('alert').filter({ hasText: /\S/ })).toHaveText('Wrong user name or password.');
   await expect(page).toHaveURL(/\/login/);
 });
 
@@ -58,7 +62,7 @@ test('alice opens her desktop, types into it, and gets the same VM back', async 
   await expect.poll(() => litPixels(page), { timeout: 60_000, intervals: [100] }).toBeGreaterThan(200);
   const firstFrameMs = Date.now() - clickedAt;
   const desktopId = decodeURIComponent(new URL(page.url()).pathname.split('/').pop()!);
-  const [vm] = (await floe.hypervisor.list()).filter((v) => v.id === desktopId);
+  const [vm] = (await floe.hypervisor.list()).filter((v: VmInfo) => v.id === desktopId);
   expect(vm, 'the desktop runs as a QEMU process').toBeDefined();
   console.log(`time from "Open desktop" to the first guest frame: ${firstFrameMs} ms (accelerator ${vm!.accelerator})`);
   test.info().annotations.push({ type: 'first-frame-ms', description: String(firstFrameMs) });
@@ -77,7 +81,7 @@ test('alice opens her desktop, types into it, and gets the same VM back', async 
   const marker2 = `again-${randomBytes(4).toString('hex')}`;
   await typeCommand(page, `echo ${marker2} >/dev/ttyS0`);
   await waitForSerial(serialLog, marker2);
-  expect((await floe.hypervisor.list()).find((v) => v.id === desktopId)?.pid).toBe(vm!.pid);
+  expect((await floe.hypervisor.list()).find((v: VmInfo) => v.id === desktopId)?.pid).toBe(vm!.pid);
 
   // Close the tab, open the desktops page in a new one: "Open desktop" leads to the same VM.
   await page.close();
@@ -87,5 +91,5 @@ test('alice opens her desktop, types into it, and gets the same VM back', async 
   await tab.getByRole('button', { name: 'Open desktop' }).click();
   await expect(tab).toHaveURL(new RegExp(`/desktops/${desktopId}$`));
   await expect(tab.getByRole('application', { name: 'Desktop screen' })).toBeVisible({ timeout: 60_000 });
-  expect((await floe.hypervisor.list()).map((v) => v.id)).toEqual([desktopId]);
+  expect((await floe.hypervisor.list()).map((v: VmInfo) => v.id)).toEqual([desktopId]);
 });
