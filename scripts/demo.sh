@@ -4,6 +4,7 @@
 # passwords are printed on first start and kept in .data/demo-accounts.txt; set
 # FLOE_DEMO_PASSWORD to choose one password for all of them).
 set -euo pipefail
+export NEXT_TELEMETRY_DISABLED=1
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh --no-browser
 if [ ! -f .next/BUILD_ID ] || [ -n "$(find app components lib server next.config.ts package-lock.json -newer .next/BUILD_ID -print -quit)" ]; then

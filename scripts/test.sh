@@ -3,6 +3,7 @@
 # QEMU), then the browser end-to-end tests (Playwright in Debian's Chromium against the real
 # server and real QEMU). Installs what is missing first.
 set -euo pipefail
+export NEXT_TELEMETRY_DISABLED=1
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 echo "==> Type check"

@@ -42,10 +42,16 @@ async function main(): Promise<void> {
   const handleNextUpgrade = app.getUpgradeHandler();
 
   const relay = createConsoleRelay({
+    onSessionEnd: (summary) => {
+      runtime.consoleSessions.end(summary).catch((error: unknown) => log.error({ err: error }, 'could not record console session end'));
+    },
     isAllowedOrigin: (origin, req) => origin !== undefined && sameHost(origin, req.headers.host),
     resolve: async (req) => {
       const url = new URL(req.url ?? '/', 'http://floe.invalid');
-      const check = await runtime.tickets.check(url.searchParams.get('ticket'), req.headers.origin);
+      const check = await runtime.tickets.check(url.searchParams.get('ticket'), req.headers.origin, {
+        address: req.socket.remoteAddress,
+        userAgent: req.headers['user-agent'],
+      });
       if (!check.ok) return { status: check.status, reason: check.reason };
       return {
         target: { host: check.host, port: check.port },

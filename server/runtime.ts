@@ -6,6 +6,7 @@ import path from 'node:path';
 import type { Logger } from 'pino';
 import { Accounts } from './accounts/accounts';
 import { Broker } from './broker/broker';
+import { ConsoleSessions } from './broker/console-sessions';
 import { ConsoleTickets } from './broker/console-tickets';
 import { type PoolDefinition, demoPools } from './broker/pools';
 import type { FloeConfig } from './config';
@@ -22,6 +23,7 @@ export interface FloeRuntime {
   hypervisor: QemuHypervisor;
   broker: Broker;
   tickets: ConsoleTickets;
+  consoleSessions: ConsoleSessions;
   log: Logger;
   audit(entry: AuditEntry): Promise<void>;
 }
@@ -49,13 +51,16 @@ export async function createRuntime(
   });
   await broker.definePools(options.pools ?? demoPools);
   await broker.recover();
+  const consoleSessions = new ConsoleSessions(database.db);
+  await consoleSessions.endAllOpen('Floe restarted');
   return {
     config,
     database,
     accounts: new Accounts(database.db),
     hypervisor,
     broker,
-    tickets: new ConsoleTickets(database.db, hypervisor),
+    tickets: new ConsoleTickets(database.db, hypervisor, consoleSessions),
+    consoleSessions,
     log,
     audit: (entry) => recordAudit(database.db, entry),
   };

@@ -12,6 +12,7 @@ import pino from 'pino';
 import { openDatabase } from '../db/database';
 import { FakeHypervisor } from '../hypervisor/fake/fake-hypervisor';
 import { Broker } from './broker';
+import { ConsoleSessions } from './console-sessions';
 import { ConsoleTickets } from './console-tickets';
 import { PoolDefinitionSchema } from './pools';
 
@@ -24,10 +25,11 @@ async function setup() {
   const hypervisor = new FakeHypervisor();
   const broker = new Broker({ db: database.db, engine: database.engine, hypervisor, imageDir: dataDir, log: pino({ level: 'silent' }) });
   await broker.definePools([PoolDefinitionSchema.parse({ name: 'p', title: 'P', kind: 'persistent', template: 'demo' })]);
-  const tickets = new ConsoleTickets(database.db, hypervisor);
+  const sessions = new ConsoleSessions(database.db);
+  const tickets = new ConsoleTickets(database.db, hypervisor, sessions);
   const desktop = await broker.assignDesktop('alice', 'p');
   await broker.settle();
-  return { database, hypervisor, broker, tickets, desktop };
+  return { database, hypervisor, broker, tickets, sessions, desktop };
 }
 
 test('a ticket sets a fresh SPICE password and opens one session: main first, then its channels', async () => {
@@ -37,14 +39,22 @@ test('a ticket sets a fresh SPICE password and opens one session: main first, th
   assert.ok(issued.password.length <= 59 && /^[\x21-\x7e]+$/.test(issued.password));
   assert.ok(issued.expiresAt > Date.now() && issued.expiresAt <= Date.now() + 60_000);
 
-  const first = await t.tickets.check(issued.ticket, ORIGIN);
+  const first = await t.tickets.check(issued.ticket, ORIGIN, { address: '10.0.0.5', userAgent: 'Test/1.0' });
   assert.ok(first.ok);
+  const [open] = await t.sessions.openOn(t.desktop.id);
+  assert.equal(open?.client_address, '10.0.0.5');
+  assert.equal(open?.user_agent, 'Test/1.0');
+  assert.equal(await t.sessions.lastClosedAt(t.desktop.id), undefined, 'a console is open');
   assert.equal(first.firstChannel, true);
   assert.equal(first.userId, 'alice');
   const second = await t.tickets.check(issued.ticket, ORIGIN);
   assert.ok(second.ok);
   assert.equal(second.firstChannel, false, 'later connections join the session, they cannot start one');
   assert.equal(second.sessionKey, first.sessionKey);
+  assert.equal((await t.sessions.openOn(t.desktop.id)).length, 1, 'joining channels do not begin sessions');
+  await t.sessions.end({ sessionKey: first.sessionKey, endedAt: 1234, bytesToDesktop: 10, bytesToBrowser: 20, endReason: 'browser closed' });
+  assert.equal(await t.sessions.lastClosedAt(t.desktop.id), 1234);
+  assert.deepEqual(await t.sessions.openOn(t.desktop.id), []);
 
   const again = await t.tickets.issue({ userId: 'alice', desktopId: t.desktop.id, origin: ORIGIN });
   assert.notEqual(again.password, issued.password);

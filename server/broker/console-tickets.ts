@@ -10,6 +10,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { Database } from '../db/schema';
 import type { Hypervisor } from '../hypervisor/types';
+import type { ConsoleSessions } from './console-sessions';
 import { DesktopNotFoundError, DesktopNotReadyError } from './errors';
 
 /** How long a ticket (and its SPICE password) may be used to open channels. */
@@ -32,6 +33,7 @@ export class ConsoleTickets {
   constructor(
     private readonly db: Kysely<Database>,
     private readonly hypervisor: Hypervisor,
+    private readonly sessions: ConsoleSessions,
   ) {}
 
   /** Issues a ticket for `userId`'s console of `desktopId`, which must be theirs and running. */
@@ -66,9 +68,14 @@ export class ConsoleTickets {
 
   /**
    * Checks a ticket presented on a console connection. The first connection claims the ticket
-   * (it must then be the main channel: `firstChannel`); later ones join that session.
+   * (it must then be the main channel: `firstChannel`) and begins the console session record;
+   * later ones join that session.
    */
-  async check(ticket: string | null, origin: string | undefined): Promise<TicketCheck> {
+  async check(
+    ticket: string | null,
+    origin: string | undefined,
+    client: { address?: string; userAgent?: string } = {},
+  ): Promise<TicketCheck> {
     if (!ticket) return { ok: false, status: 401, reason: 'console ticket missing' };
     const id = hashTicket(ticket);
     const row = await this.db.selectFrom('console_tickets').selectAll().where('id', '=', id).executeTakeFirst();
@@ -93,6 +100,9 @@ export class ConsoleTickets {
         .where('session_started_at', 'is', null)
         .executeTakeFirst();
       firstChannel = Number(claimed.numUpdatedRows) === 1;
+      if (firstChannel) {
+        await this.sessions.begin({ id, desktopId: row.desktop_id, userId: row.user_id, clientAddress: client.address, userAgent: client.userAgent });
+      }
     }
     return {
       ok: true,

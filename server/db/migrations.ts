@@ -72,6 +72,24 @@ const migrations = (engine: Engine): Record<string, Migration> => ({
         .execute();
     },
   },
+  '0002-console-sessions': {
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable('console_sessions')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('desktop_id', 'text', (c) => c.notNull())
+        .addColumn('user_id', 'text', (c) => c.notNull())
+        .addColumn('client_address', 'text')
+        .addColumn('user_agent', 'text')
+        .addColumn('started_at', 'bigint', (c) => c.notNull())
+        .addColumn('ended_at', 'bigint')
+        .addColumn('bytes_to_desktop', 'bigint', (c) => c.notNull().defaultTo(0))
+        .addColumn('bytes_to_browser', 'bigint', (c) => c.notNull().defaultTo(0))
+        .addColumn('end_reason', 'text')
+        .execute();
+      await db.schema.createIndex('console_sessions_by_desktop').on('console_sessions').columns(['desktop_id', 'ended_at']).execute();
+    },
+  },
 });
 
 export const migrationProvider = (engine: Engine): MigrationProvider => ({

@@ -60,6 +60,21 @@ export interface ConsoleTicketsTable {
   created_at: number;
 }
 
+/** One browser (or native client) attached to a desktop: all channels opened under one ticket. */
+export interface ConsoleSessionsTable {
+  /** The ticket's hash: the relay's session key. */
+  id: string;
+  desktop_id: string;
+  user_id: string;
+  client_address: string | null;
+  user_agent: string | null;
+  started_at: number;
+  ended_at: number | null;
+  bytes_to_desktop: number;
+  bytes_to_browser: number;
+  end_reason: string | null;
+}
+
 export interface AuditLogTable {
   id: Generated<number>;
   at: number;
@@ -79,6 +94,7 @@ export interface Database {
   pools: PoolsTable;
   desktops: DesktopsTable;
   console_tickets: ConsoleTicketsTable;
+  console_sessions: ConsoleSessionsTable;
   audit_log: AuditLogTable;
   settings: SettingsTable;
 }
@@ -89,3 +105,4 @@ export type Desktop = Selectable<DesktopsTable>;
 export type NewDesktop = Insertable<DesktopsTable>;
 export type DesktopUpdate = Updateable<DesktopsTable>;
 export type ConsoleTicketRow = Selectable<ConsoleTicketsTable>;
+export type ConsoleSession = Selectable<ConsoleSessionsTable>;
