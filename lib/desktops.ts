@@ -89,3 +89,15 @@ export async function issueConsoleTicket(user: SessionUser, desktopId: string, o
   await runtime.audit({ actor: user.name, action: 'console ticket', target: desktopId });
   return ticket;
 }
+
+export const POWER_ACTIONS = ['shutdown', 'restart', 'reset', 'discard'] as const;
+export type DesktopPowerAction = (typeof POWER_ACTIONS)[number];
+
+/** Shut down, restart, reset or discard one of the user's own desktops. */
+export async function powerDesktop(user: SessionUser, desktopId: string, action: DesktopPowerAction): Promise<DesktopView> {
+  const runtime = getRuntime();
+  await runtime.broker.desktopOfUser(user.id, desktopId);
+  const desktop = await runtime.broker.powerAction(desktopId, action);
+  await runtime.audit({ actor: user.name, action: `desktop ${action}`, target: desktopId });
+  return viewOf(desktop);
+}

@@ -16,6 +16,7 @@ const EnvSchema = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
   FLOE_ACCEL: z.enum(['auto', 'kvm', 'tcg']).default('auto'),
   DATABASE_URL: z.string().optional(),
+  FLOE_POOLS_FILE: z.string().optional(),
   FLOE_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -26,6 +27,8 @@ export type FloeConfig = {
   port: number;
   accelerator: 'auto' | 'kvm' | 'tcg';
   databaseUrl: string | undefined;
+  /** JSON pool file (see server/broker/pool-file.ts); the demo pools when unset. */
+  poolsFile: string | undefined;
   logLevel: string;
 };
 
@@ -44,6 +47,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): FloeConfig {
     port: e.PORT,
     accelerator: e.FLOE_ACCEL,
     databaseUrl: e.DATABASE_URL || undefined,
+    poolsFile: e.FLOE_POOLS_FILE || undefined,
     logLevel: e.FLOE_LOG_LEVEL,
   };
 }

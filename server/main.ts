@@ -28,6 +28,7 @@ async function main(): Promise<void> {
 
   const runtime = await createRuntime(config);
   publishRuntime(runtime);
+  const stopReconciling = runtime.broker.startReconciling();
   if (process.env.FLOE_DEMO === '1') {
     const created = await ensureDemoAccounts(runtime.accounts, config.dataDir, process.env.FLOE_DEMO_PASSWORD || undefined);
     if (created.length > 0) {
@@ -86,6 +87,7 @@ async function main(): Promise<void> {
     if (closing) return;
     closing = true;
     log.info({ signal }, 'Floe is stopping (desktops keep running)');
+    stopReconciling();
     server.closeAllConnections();
     await relay.close();
     await new Promise((resolve) => server.close(resolve));

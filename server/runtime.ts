@@ -8,6 +8,7 @@ import { Accounts } from './accounts/accounts';
 import { Broker } from './broker/broker';
 import { ConsoleSessions } from './broker/console-sessions';
 import { ConsoleTickets } from './broker/console-tickets';
+import { loadPoolFile } from './broker/pool-file';
 import { type PoolDefinition, demoPools } from './broker/pools';
 import type { FloeConfig } from './config';
 import { type AuditEntry, recordAudit } from './db/audit';
@@ -28,12 +29,16 @@ export interface FloeRuntime {
   audit(entry: AuditEntry): Promise<void>;
 }
 
-/** Opens the database, defines the pools and re-adopts running desktops. */
+/**
+ * Opens the database, defines the pools (from `options.pools`, else the pool file, else the
+ * demo) and re-adopts running desktops. The reconcile loop is started by the caller.
+ */
 export async function createRuntime(
   config: FloeConfig,
   options: { pools?: PoolDefinition[]; bootTimeoutMs?: number } = {},
 ): Promise<FloeRuntime> {
   const log = rootLog;
+  const pools = options.pools ?? (config.poolsFile ? loadPoolFile(config.poolsFile) : demoPools);
   const database = await openDatabase({ dataDir: config.dataDir, databaseUrl: config.databaseUrl });
   const demo = demoTemplate(config.imageDir);
   const hypervisor = new QemuHypervisor({
@@ -41,18 +46,19 @@ export async function createRuntime(
     accelerator: config.accelerator,
     probeKernel: demo.kernel && demo.initrd ? { kernel: demo.kernel, initrd: demo.initrd } : undefined,
   });
+  const consoleSessions = new ConsoleSessions(database.db);
   const broker = new Broker({
     db: database.db,
+    sessions: consoleSessions,
     engine: database.engine,
     hypervisor,
     imageDir: config.imageDir,
     log: log.child({ module: 'broker' }),
     bootTimeoutMs: options.bootTimeoutMs,
   });
-  await broker.definePools(options.pools ?? demoPools);
-  await broker.recover();
-  const consoleSessions = new ConsoleSessions(database.db);
+  await broker.seedPools(pools);
   await consoleSessions.endAllOpen('Floe restarted');
+  await broker.recover();
   return {
     config,
     database,

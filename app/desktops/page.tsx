@@ -2,6 +2,8 @@
  * "My desktop": the pools the person may use, each with their desktop's state and a button to
  * open it (which boots one when they have none yet).
  */
+import { DesktopActions } from '@/components/DesktopActions';
+import { DesktopsAutoRefresh } from '@/components/DesktopsAutoRefresh';
 import { OpenDesktopButton } from '@/components/OpenDesktopButton';
 import { TopBar } from '@/components/TopBar';
 import { requireUser } from '@/lib/auth';
@@ -26,6 +28,7 @@ export default async function DesktopsPage() {
       <TopBar user={user} />
       <main className="page">
         <h1>{offers.length === 1 ? 'My desktop' : 'My desktops'}</h1>
+        <DesktopsAutoRefresh active={offers.some((o) => o.desktop && ['starting', 'booting', 'stopping'].includes(o.desktop.stage))} />
         {offers.length === 0 && <p>No desktop pool is open to you yet. Please ask the helpdesk.</p>}
         <ul className="cards" style={{ listStyle: 'none', padding: 0 }}>
           {offers.map((offer) => (
@@ -42,7 +45,17 @@ export default async function DesktopsPage() {
                 </span>
               </p>
               {offer.desktop?.failureReason && <p className="error">{offer.desktop.failureReason}</p>}
-              <OpenDesktopButton pool={offer.name} label={offer.desktop?.stage === 'failed' ? 'Start again' : 'Open desktop'} />
+              <OpenDesktopButton
+                pool={offer.name}
+                label={offer.desktop?.stage === 'failed' || offer.desktop?.stage === 'stopped' ? 'Start again' : 'Open desktop'}
+              />
+              {offer.desktop && offer.desktop.stage !== 'stopping' && (
+                <DesktopActions
+                  desktopId={offer.desktop.id}
+                  kind={offer.kind}
+                  running={offer.desktop.stage === 'ready' || offer.desktop.stage === 'booting'}
+                />
+              )}
             </li>
           ))}
         </ul>

@@ -1,34 +1,37 @@
 /**
- * The broker against a fake hypervisor and a real SQLite database: assignment (the same
- * desktop comes back, pools refuse when full), the boot states, failures, VM deaths and
- * recovery after a restart of Floe.
+ * The broker against a fake hypervisor and a real database (SQLite, or PostgreSQL when
+ * FLOE_TEST_DATABASE_URL is set): assignment (the same desktop comes back, spares are taken,
+ * full pools refuse, 200 parallel requests never share a desktop), the boot states, failures,
+ * VM deaths, the reconcile loop (spares, stateless recycling, the idle policy), power actions,
+ * and recovery after a restart of Floe.
  */
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { after, beforeEach, describe, test } from 'node:test';
+import { afterEach, describe, test } from 'node:test';
 import pino from 'pino';
-import { type FloeDatabase, openDatabase } from '../db/database';
+import { openTestDatabase } from '../db/test-database';
 import { FakeHypervisor } from '../hypervisor/fake/fake-hypervisor';
 import { Broker } from './broker';
+import { ConsoleSessions } from './console-sessions';
 import { PoolExhaustedError } from './errors';
-import { PoolDefinitionSchema } from './pools';
+import { type PoolDefinition, PoolDefinitionSchema } from './pools';
 
 const quiet = pino({ level: 'silent' });
-const dirs: string[] = [];
-after(() => dirs.forEach((d) => fs.rmSync(d, { recursive: true, force: true })));
+const pool = (fields: Partial<PoolDefinition> & { name: string }) =>
+  PoolDefinitionSchema.parse({ title: `Pool ${fields.name}`, kind: 'persistent', template: 'demo', ...fields });
 
-const smallPool = PoolDefinitionSchema.parse({ name: 'small', title: 'Small pool', kind: 'persistent', template: 'demo', maxSize: 2 });
+const smallPool = pool({ name: 'small', title: 'Small pool', maxSize: 2 });
+const opened: { close(): Promise<void> }[] = [];
+afterEach(async () => {
+  for (const db of opened.splice(0)) await db.close();
+});
 
-async function setup() {
-  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'floe-broker-'));
-  dirs.push(dataDir);
-  const database = await openDatabase({ dataDir });
-  const hypervisor = new FakeHypervisor();
-  const broker = new Broker({ db: database.db, engine: database.engine, hypervisor, imageDir: dataDir, log: quiet });
-  await broker.definePools([smallPool]);
-  return { dataDir, database, hypervisor, broker };
+async function setup(pools: PoolDefinition[] = [smallPool], hypervisor = new FakeHypervisor()) {
+  const database = await openTestDatabase();
+  opened.push(database);
+  const sessions = new ConsoleSessions(database.db);
+  const broker = new Broker({ db: database.db, engine: database.engine, hypervisor, sessions, imageDir: database.dataDir, log: quiet });
+  await broker.definePools(pools);
+  return { database, hypervisor, broker, sessions };
 }
 
 /** Polls `check` until it holds (2 s at most): for states reached in the background. */
@@ -40,85 +43,198 @@ async function eventually(check: () => Promise<boolean>, what: string): Promise<
   }
 }
 
-async function waitForState(broker: Broker, id: string, state: string) {
+async function stateOf(broker: Broker, id: string) {
   await broker.settle();
-  assert.equal((await broker.getDesktop(id))?.state, state);
+  return (await broker.getDesktop(id))?.state;
 }
 
 describe('assignDesktop', () => {
-  let t: Awaited<ReturnType<typeof setup>>;
-  beforeEach(async () => {
-    t = await setup();
-  });
-
   test('boots a new desktop through provisioning → booting → assigned', async () => {
+    const t = await setup();
     t.hypervisor.autoReady = false;
     const desktop = await t.broker.assignDesktop('u1', 'small');
     assert.equal(desktop.state, 'provisioning');
     assert.equal(desktop.user_id, 'u1');
     await eventually(async () => (await t.broker.getDesktop(desktop.id))?.state === 'booting', 'booting');
     t.hypervisor.markReady(desktop.id);
-    await waitForState(t.broker, desktop.id, 'assigned');
+    assert.equal(await stateOf(t.broker, desktop.id), 'assigned');
     const row = await t.broker.getDesktop(desktop.id);
     assert.ok(row?.spice_port && row.pid && row.booted_at);
-    await t.database.close();
   });
 
   test('gives the same desktop back to its user and boots only one VM', async () => {
+    const t = await setup();
     const first = await t.broker.assignDesktop('u1', 'small');
     await t.broker.settle();
     const again = await t.broker.assignDesktop('u1', 'small');
     assert.equal(again.id, first.id);
     assert.deepEqual(t.hypervisor.started, [first.id]);
-    await t.database.close();
   });
 
   test('refuses with PoolExhaustedError when the pool is full', async () => {
+    const t = await setup();
     await t.broker.assignDesktop('u1', 'small');
     await t.broker.assignDesktop('u2', 'small');
     await assert.rejects(t.broker.assignDesktop('u3', 'small'), (error: unknown) => {
       assert.ok(error instanceof PoolExhaustedError);
-      assert.match((error as Error).message, /All 2 desktops of "Small pool" are in use/);
+      assert.equal((error as Error).message, 'All 2 desktops of "Small pool" are in use; try again later or ask the helpdesk.');
       return true;
     });
     await t.broker.settle();
-    await t.database.close();
   });
 
   test('parallel requests of one user get one desktop', async () => {
+    const t = await setup();
     const results = await Promise.all(Array.from({ length: 10 }, () => t.broker.assignDesktop('u1', 'small')));
     assert.equal(new Set(results.map((d) => d.id)).size, 1);
     await t.broker.settle();
     assert.equal(t.hypervisor.started.length, 1);
-    await t.database.close();
+  });
+
+  test('200 parallel requests of 200 users: no desktop is given to two users, spares are used, the rest refused', async () => {
+    const t = await setup([pool({ name: 'big', kind: 'stateless', maxSize: 150, spares: 20 })]);
+    await t.broker.reconcile();
+    await t.broker.settle();
+    const spares = (await t.broker.reconcile()).sparesStarted;
+    assert.deepEqual(spares, [], '20 spares were already ready');
+    const outcomes = await Promise.allSettled(Array.from({ length: 200 }, (_, i) => t.broker.assignDesktop(`user-${i}`, 'big')));
+    const given = outcomes.flatMap((o) => (o.status === 'fulfilled' ? [o.value] : []));
+    const refused = outcomes.flatMap((o) => (o.status === 'rejected' ? [o.reason] : []));
+    assert.equal(given.length, 150);
+    assert.equal(refused.length, 50);
+    assert.ok(refused.every((e) => e instanceof PoolExhaustedError));
+    assert.equal(new Set(given.map((d) => d.id)).size, 150, 'every user got a different desktop');
+    await t.broker.settle();
+    const rows = await t.database.db.selectFrom('desktops').select(['id', 'user_id', 'state']).execute();
+    assert.equal(rows.length, 150);
+    assert.equal(new Set(rows.map((r) => r.user_id)).size, 150, 'one desktop per user in the database');
+    assert.ok(rows.every((r) => r.state === 'assigned'));
+    assert.equal(t.hypervisor.started.length, 150, 'the 20 spares were handed out, not booted again');
   });
 
   test('a desktop that cannot start is failed with the reason, and starts again on the next open', async () => {
+    const t = await setup();
     t.hypervisor.failStart = 'no space left on device';
     const desktop = await t.broker.assignDesktop('u1', 'small');
-    await waitForState(t.broker, desktop.id, 'failed');
+    assert.equal(await stateOf(t.broker, desktop.id), 'failed');
     assert.match((await t.broker.getDesktop(desktop.id))?.failure_reason ?? '', /no space left on device/);
     t.hypervisor.failStart = undefined;
     const again = await t.broker.assignDesktop('u1', 'small');
     assert.equal(again.id, desktop.id);
-    await waitForState(t.broker, desktop.id, 'assigned');
-    await t.database.close();
+    assert.equal(await stateOf(t.broker, desktop.id), 'assigned');
   });
 
   test('a VM that dies marks its desktop failed', async () => {
+    const t = await setup();
     const desktop = await t.broker.assignDesktop('u1', 'small');
     await t.broker.settle();
     t.hypervisor.crash(desktop.id);
     await eventually(async () => (await t.broker.getDesktop(desktop.id))?.state === 'failed', 'failed');
-    const row = await t.broker.getDesktop(desktop.id);
-    assert.equal(row?.state, 'failed');
-    assert.match(row?.failure_reason ?? '', /stopped unexpectedly/);
-    await t.database.close();
+    assert.match((await t.broker.getDesktop(desktop.id))?.failure_reason ?? '', /stopped unexpectedly \(killed by signal SIGKILL\)/);
   });
 
   test('an unknown pool is refused', async () => {
+    const t = await setup();
     await assert.rejects(t.broker.assignDesktop('u1', 'nope'), /no desktop pool named "nope"/);
-    await t.database.close();
+  });
+});
+
+describe('reconcile', () => {
+  test('keeps `spares` desktops booted, and a user takes a ready spare at once', async () => {
+    const t = await setup([pool({ name: 'p', kind: 'stateless', spares: 2, maxSize: 3 })]);
+    const first = await t.broker.reconcile();
+    assert.equal(first.sparesStarted.length, 2);
+    await t.broker.settle();
+    assert.deepEqual((await t.broker.reconcile()).sparesStarted, [], 'no more while 2 are ready');
+    const desktop = await t.broker.assignDesktop('u1', 'p');
+    assert.equal(desktop.state, 'assigned', 'a ready spare needs no boot');
+    assert.ok(first.sparesStarted.includes(desktop.id));
+    const topUp = await t.broker.reconcile();
+    assert.equal(topUp.sparesStarted.length, 1, 'the spare taken is replaced');
+    await t.broker.settle();
+    assert.deepEqual((await t.broker.reconcile()).sparesStarted, [], 'maxSize 3 is reached');
+  });
+
+  test('a failed stateless desktop is discarded and replaced; a failed persistent one is kept', async () => {
+    const t = await setup([pool({ name: 's', kind: 'stateless', spares: 1 }), pool({ name: 'k', kind: 'persistent' })]);
+    await t.broker.reconcile();
+    await t.broker.settle();
+    const stateless = await t.broker.assignDesktop('u1', 's');
+    const persistent = await t.broker.assignDesktop('u1', 'k');
+    await t.broker.reconcile();
+    await t.broker.settle();
+    t.hypervisor.crash(stateless.id);
+    t.hypervisor.crash(persistent.id);
+    await eventually(async () => (await t.broker.getDesktop(stateless.id))?.state === 'failed', 'stateless failed');
+    await eventually(async () => (await t.broker.getDesktop(persistent.id))?.state === 'failed', 'persistent failed');
+    const report = await t.broker.reconcile();
+    assert.deepEqual(report.discarded, [stateless.id]);
+    assert.equal(await stateOf(t.broker, stateless.id), 'gone');
+    assert.equal(await stateOf(t.broker, persistent.id), 'failed');
+    assert.ok(!t.hypervisor.disks.has(stateless.id), 'the stateless disk is deleted');
+    assert.ok(t.hypervisor.disks.has(persistent.id), 'the persistent disk is kept');
+  });
+
+  test('disconnect policy: after the grace time stateless desktops are discarded, persistent ones follow onIdle', async () => {
+    const t = await setup([
+      pool({ name: 's', kind: 'stateless', graceMinutes: 1 }),
+      pool({ name: 'off', kind: 'persistent', graceMinutes: 1, onIdle: 'shutdown' }),
+      pool({ name: 'on', kind: 'persistent', graceMinutes: 1, onIdle: 'keep' }),
+    ]);
+    const desktops = await Promise.all(['s', 'off', 'on'].map((p) => t.broker.assignDesktop('u1', p)));
+    await t.broker.settle();
+    const closedAt = Date.now();
+    for (const [i, d] of desktops.entries()) {
+      await t.sessions.begin({ id: `session-${i}`, desktopId: d.id, userId: 'u1' });
+      await t.sessions.end({ sessionKey: `session-${i}`, endedAt: closedAt, bytesToBrowser: 0, bytesToDesktop: 0, endReason: 'browser closed' });
+    }
+    await t.sessions.begin({ id: 'still-open', desktopId: desktops[2]!.id, userId: 'u1' });
+    const early = await t.broker.reconcile(closedAt + 59_000);
+    assert.deepEqual([early.discarded, early.shutDown], [[], []], 'nothing happens within the grace time');
+    const late = await t.broker.reconcile(closedAt + 61_000);
+    assert.deepEqual(late.discarded, [desktops[0]!.id]);
+    assert.deepEqual(late.shutDown, [desktops[1]!.id]);
+    assert.equal(await stateOf(t.broker, desktops[0]!.id), 'gone');
+    assert.equal(await stateOf(t.broker, desktops[1]!.id), 'stopped');
+    assert.equal(await stateOf(t.broker, desktops[2]!.id), 'assigned');
+  });
+
+  test('a desktop with an open console is never idle', async () => {
+    const t = await setup([pool({ name: 's', kind: 'stateless', graceMinutes: 0 })]);
+    const d = await t.broker.assignDesktop('u1', 's');
+    await t.broker.settle();
+    await t.sessions.begin({ id: 'open', desktopId: d.id, userId: 'u1' });
+    const report = await t.broker.reconcile(Date.now() + 86_400_000);
+    assert.deepEqual(report.discarded, []);
+  });
+});
+
+describe('powerAction', () => {
+  test('persistent: shutdown keeps the disk, restart boots it again, discard is refused', async () => {
+    const t = await setup([pool({ name: 'k', kind: 'persistent' })]);
+    const d = await t.broker.assignDesktop('u1', 'k');
+    await t.broker.settle();
+    await t.broker.powerAction(d.id, 'shutdown');
+    assert.equal(await stateOf(t.broker, d.id), 'stopped');
+    assert.ok(t.hypervisor.disks.has(d.id));
+    await assert.rejects(t.broker.powerAction(d.id, 'discard'), /cannot be discarded/);
+    await t.broker.powerAction(d.id, 'restart');
+    assert.equal(await stateOf(t.broker, d.id), 'assigned');
+    assert.deepEqual(t.hypervisor.started, [d.id, d.id]);
+    await t.broker.powerAction(d.id, 'reset');
+    assert.equal(await stateOf(t.broker, d.id), 'assigned');
+  });
+
+  test('stateless: discard removes the desktop, the next open gives a fresh one', async () => {
+    const t = await setup([pool({ name: 's', kind: 'stateless' })]);
+    const d = await t.broker.assignDesktop('u1', 's');
+    await t.broker.settle();
+    await t.broker.powerAction(d.id, 'discard');
+    assert.equal(await stateOf(t.broker, d.id), 'gone');
+    assert.ok(!t.hypervisor.disks.has(d.id));
+    const fresh = await t.broker.assignDesktop('u1', 's');
+    assert.notEqual(fresh.id, d.id);
+    await t.broker.settle();
   });
 });
 
@@ -130,16 +246,36 @@ describe('recover', () => {
     await t.broker.settle();
     await t.hypervisor.stop(lost.id); // vanished while Floe was down
     await t.hypervisor.start({ id: 'stray-1', template: { baseImage: 'x', memoryMiB: 64, vcpus: 1, readiness: { kind: 'delay', seconds: 0 } } });
-    await t.database.close();
 
-    const database = await openDatabase({ dataDir: t.dataDir });
-    const broker = new Broker({ db: database.db, engine: database.engine, hypervisor: t.hypervisor, imageDir: t.dataDir, log: quiet });
+    // A new Floe process: a new broker over the same database and the same (still running) VMs.
+    const database = await t.database.reopen();
+    opened.push(database);
+    const broker = new Broker({
+      db: database.db,
+      engine: database.engine,
+      hypervisor: t.hypervisor,
+      sessions: new ConsoleSessions(database.db),
+      imageDir: t.database.dataDir,
+      log: quiet,
+    });
     const result = await broker.recover();
     assert.deepEqual(result, { adopted: [kept.id], failed: [lost.id], stray: ['stray-1'] });
     assert.equal((await broker.getDesktop(kept.id))?.state, 'assigned');
     assert.equal((await broker.getDesktop(lost.id))?.state, 'failed');
     assert.equal((await broker.assignDesktop('u1', 'small')).id, kept.id);
     assert.equal(t.hypervisor.started.length, 3, 'no second desktop is booted for u1');
-    await database.close();
+  });
+});
+
+describe('seedPools', () => {
+  test('the pool file wins when it changed; otherwise run-time changes in the database stay', async () => {
+    const t = await setup([]);
+    const fromFile = pool({ name: 'office', maxSize: 5 });
+    assert.deepEqual(await t.broker.seedPools([fromFile]), ['office']);
+    await t.broker.definePools([{ ...fromFile, maxSize: 9 }]); // an admin's change at run time
+    assert.deepEqual(await t.broker.seedPools([fromFile]), [], 'unchanged file: the admin change stays');
+    assert.equal((await t.broker.getPool('office')).maxSize, 9);
+    assert.deepEqual(await t.broker.seedPools([{ ...fromFile, maxSize: 6 }]), ['office']);
+    assert.equal((await t.broker.getPool('office')).maxSize, 6);
   });
 });

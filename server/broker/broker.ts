@@ -5,12 +5,13 @@
  * through provisioning → booting → assigned (or failed, with the reason). On start, `recover`
  * re-adopts the VMs an earlier Floe process left running and marks vanished ones failed.
  */
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
 import type { Database, Desktop, DesktopState } from '../db/schema';
 import type { Hypervisor } from '../hypervisor/types';
-import { DesktopNotFoundError, PoolExhaustedError, UnknownPoolError } from './errors';
+import type { ConsoleSessions } from './console-sessions';
+import { BrokerError, DesktopNotFoundError, PoolExhaustedError, UnknownPoolError } from './errors';
 import { type PoolDefinition, PoolDefinitionSchema, templateOf } from './pools';
 
 /** States in which a desktop exists for its user (it counts towards the pool's size). */
@@ -24,9 +25,23 @@ export interface BrokerOptions {
   hypervisor: Hypervisor;
   imageDir: string;
   log: Logger;
+  /** Console session records, for the idle policy. */
+  sessions: ConsoleSessions;
   /** How long a guest may take to become ready before the desktop is marked failed. Default 180 s. */
   bootTimeoutMs?: number;
 }
+
+export type PowerAction = 'shutdown' | 'restart' | 'reset' | 'discard';
+
+/** What one reconcile pass did, per desktop id. */
+export interface ReconcileReport {
+  sparesStarted: string[];
+  discarded: string[];
+  shutDown: string[];
+}
+
+/** A desktop assigned but never connected to is left alone at least this long. */
+const FIRST_CONNECT_WINDOW_MS = 2 * 60_000;
 
 export class Broker {
   private readonly db: Kysely<Database>;
@@ -59,9 +74,60 @@ export class Broker {
     }
   }
 
+  /**
+   * Defines the pools of the pool file (or the demo). A pool is written when the file's
+   * definition of it is new or changed since the last start; otherwise the database's version,
+   * which the admin may have changed at run time, stays.
+   */
+  async seedPools(pools: PoolDefinition[]): Promise<string[]> {
+    const written: string[] = [];
+    for (const pool of pools) {
+      const key = `pool-source:${pool.name}`;
+      const hash = createHash('sha256').update(JSON.stringify(PoolDefinitionSchema.parse(pool))).digest('hex');
+      const seen = await this.db.selectFrom('settings').select('value').where('key', '=', key).executeTakeFirst();
+      if (seen?.value === hash) continue;
+      await this.definePools([pool]);
+      await this.db
+        .insertInto('settings')
+        .values({ key, value: hash })
+        .onConflict((oc) => oc.column('key').doUpdateSet({ value: hash }))
+        .execute();
+      written.push(pool.name);
+    }
+    return written;
+  }
+
   async listPools(): Promise<PoolDefinition[]> {
     const rows = await this.db.selectFrom('pools').selectAll().orderBy('name').execute();
     return rows.map((r) => PoolDefinitionSchema.parse(JSON.parse(r.definition)));
+  }
+
+  /** Deletes a pool that has no desktops left; refuses (409) while it has any. */
+  async deletePool(name: string): Promise<void> {
+    await this.getPool(name);
+    const { count } = await this.db
+      .selectFrom('desktops')
+      .select((eb) => eb.fn.countAll<number>().as('count'))
+      .where('pool_name', '=', name)
+      .where('state', 'in', LIVE_STATES)
+      .executeTakeFirstOrThrow();
+    if (Number(count) > 0) {
+      throw new BrokerError(`The pool "${name}" still has ${count} desktop(s); recycle them first.`, 409);
+    }
+    await this.db.deleteFrom('pools').where('name', '=', name).execute();
+  }
+
+  /** Desktops of a pool by state (for the admin pages). */
+  async poolCounts(): Promise<Record<string, Partial<Record<DesktopState, number>>>> {
+    const rows = await this.db
+      .selectFrom('desktops')
+      .select((eb) => ['pool_name', 'state', eb.fn.countAll<number>().as('count')])
+      .where('state', '!=', 'gone')
+      .groupBy(['pool_name', 'state'])
+      .execute();
+    const counts: Record<string, Partial<Record<DesktopState, number>>> = {};
+    for (const row of rows) (counts[row.pool_name] ??= {})[row.state] = Number(row.count);
+    return counts;
   }
 
   async getPool(name: string): Promise<PoolDefinition> {
@@ -158,21 +224,7 @@ export class Broker {
         .where('state', 'in', LIVE_STATES)
         .executeTakeFirstOrThrow();
       if (Number(count) >= pool.maxSize) throw new PoolExhaustedError(pool.title, pool.maxSize);
-      const fresh: Desktop = {
-        id: `${poolName}-${randomBytes(4).toString('hex')}`,
-        pool_name: poolName,
-        state: 'provisioning',
-        user_id: userId,
-        failure_reason: null,
-        pid: null,
-        spice_host: null,
-        spice_port: null,
-        accelerator: null,
-        created_at: now,
-        state_changed_at: now,
-        booted_at: null,
-        assigned_at: now,
-      };
+      const fresh = newDesktopRow(poolName, userId, now);
       await trx.insertInto('desktops').values(fresh).execute();
       return { desktop: fresh, boot: true };
     });
@@ -256,6 +308,133 @@ export class Broker {
     await this.setState(desktopId, 'gone', { pid: null, spice_port: null });
   }
 
+  /**
+   * One pass of the reconcile loop, pool by pool: stateless desktops that failed are discarded;
+   * the disconnect policy applies to desktops whose last console closed more than
+   * `graceMinutes` ago (stateless: discarded, persistent: shut down when `onIdle` says so);
+   * then spares are booted until `spares` are ready or booting, within `maxSize`.
+   */
+  async reconcile(now = Date.now()): Promise<ReconcileReport> {
+    const report: ReconcileReport = { sparesStarted: [], discarded: [], shutDown: [] };
+    for (const pool of await this.listPools()) {
+      const desktops = await this.db
+        .selectFrom('desktops')
+        .selectAll()
+        .where('pool_name', '=', pool.name)
+        .where('state', 'in', LIVE_STATES)
+        .execute();
+      for (const desktop of desktops) {
+        if (this.boots.has(desktop.id) || this.stopping.has(desktop.id)) continue;
+        if (pool.kind === 'stateless' && desktop.state === 'failed') {
+          await this.destroyDesktop(desktop.id);
+          report.discarded.push(desktop.id);
+          continue;
+        }
+        if (desktop.state !== 'assigned' || (pool.kind === 'persistent' && pool.onIdle === 'keep')) continue;
+        if (!(await this.isIdle(desktop, pool, now))) continue;
+        if (pool.kind === 'stateless') {
+          await this.destroyDesktop(desktop.id);
+          report.discarded.push(desktop.id);
+        } else {
+          await this.stopDesktop(desktop.id);
+          report.shutDown.push(desktop.id);
+        }
+      }
+      report.sparesStarted.push(...(await this.topUpSpares(pool)));
+    }
+    const changed = report.sparesStarted.length + report.discarded.length + report.shutDown.length;
+    if (changed > 0) this.log.info(report, 'reconciled pools');
+    return report;
+  }
+
+  /** Runs `reconcile` every `intervalMs` (default 2 s) until the returned function is called. */
+  startReconciling(intervalMs = 2000): () => void {
+    let running = false;
+    const timer = setInterval(() => {
+      if (running) return;
+      running = true;
+      this.reconcile()
+        .catch((error: unknown) => this.log.error({ err: error }, 'reconcile failed'))
+        .finally(() => {
+          running = false;
+        });
+    }, intervalMs);
+    timer.unref();
+    return () => clearInterval(timer);
+  }
+
+  /**
+   * A power action on a desktop: `shutdown` (a persistent desktop keeps its disk; a stateless
+   * one is discarded), `restart` (a new QEMU on the same disk), `reset` (hard reset of the
+   * running guest), `discard` (stateless only: the desktop and its disk are gone).
+   */
+  async powerAction(desktopId: string, action: PowerAction): Promise<Desktop> {
+    const desktop = await this.getDesktop(desktopId);
+    if (!desktop || desktop.state === 'gone') throw new DesktopNotFoundError();
+    const pool = await this.getPool(desktop.pool_name);
+    const busy = this.boots.has(desktopId) || this.stopping.has(desktopId);
+    if (busy) throw new BrokerError('The desktop is starting or stopping; try again in a moment.', 409);
+    const running = RUNNING_STATES.includes(desktop.state);
+    if (action === 'discard' || (action === 'shutdown' && pool.kind === 'stateless')) {
+      if (pool.kind !== 'stateless') {
+        throw new BrokerError('A persistent desktop cannot be discarded; shut it down instead.', 400);
+      }
+      await this.destroyDesktop(desktopId);
+    } else if (action === 'shutdown') {
+      if (running) await this.stopDesktop(desktopId);
+    } else if (action === 'restart') {
+      if (running) await this.stopDesktop(desktopId);
+      await this.setState(desktopId, 'provisioning', { failure_reason: null });
+      this.startBoot(desktopId, pool);
+    } else {
+      if (!running) throw new BrokerError('The desktop is not running, so it cannot be reset.', 409);
+      await this.hypervisor.reset(desktopId);
+      await this.setState(desktopId, 'booting');
+      this.track(desktopId, this.awaitReady(desktopId, pool));
+    }
+    this.log.info({ desktop: desktopId, action }, 'power action');
+    return (await this.getDesktop(desktopId))!;
+  }
+
+  private async isIdle(desktop: Desktop, pool: PoolDefinition, now: number): Promise<boolean> {
+    const activity = await this.options.sessions.activity(desktop.id);
+    if (activity.open > 0) return false;
+    const graceMs = pool.graceMinutes * 60_000;
+    if (activity.lastEndedAt !== undefined) return now - activity.lastEndedAt >= graceMs;
+    const since = Math.max(desktop.assigned_at ?? 0, desktop.booted_at ?? 0);
+    return now - since >= Math.max(graceMs, FIRST_CONNECT_WINDOW_MS);
+  }
+
+  /** Boots spares until the pool has `spares` unassigned desktops ready or on their way. */
+  private async topUpSpares(pool: PoolDefinition): Promise<string[]> {
+    if (pool.spares === 0) return [];
+    const created = await this.db.transaction().execute(async (trx) => {
+      if (this.options.engine === 'postgres') {
+        await trx.selectFrom('pools').select('name').where('name', '=', pool.name).forUpdate().execute();
+      }
+      const counts = await trx
+        .selectFrom('desktops')
+        .select((eb) => [
+          eb.fn.countAll<number>().as('live'),
+          eb.fn
+            .count<number>('id')
+            .filterWhere((w) => w.and([w('user_id', 'is', null), w('state', 'in', ['provisioning', 'booting', 'ready'])]))
+            .as('spare'),
+        ])
+        .where('pool_name', '=', pool.name)
+        .where('state', 'in', LIVE_STATES)
+        .executeTakeFirstOrThrow();
+      const wanted = Math.min(pool.spares - Number(counts.spare), pool.maxSize - Number(counts.live));
+      const rows: Desktop[] = [];
+      const now = Date.now();
+      for (let i = 0; i < wanted; i++) rows.push(newDesktopRow(pool.name, null, now));
+      if (rows.length > 0) await trx.insertInto('desktops').values(rows).execute();
+      return rows;
+    });
+    for (const row of created) this.startBoot(row.id, pool);
+    return created.map((row) => row.id);
+  }
+
   private startBoot(desktopId: string, pool: PoolDefinition): void {
     this.track(desktopId, this.boot(desktopId, pool));
   }
@@ -327,6 +506,24 @@ export class Broker {
       .where('id', '=', desktopId)
       .execute();
   }
+}
+
+function newDesktopRow(poolName: string, userId: string | null, now: number): Desktop {
+  return {
+    id: `${poolName}-${randomBytes(4).toString('hex')}`,
+    pool_name: poolName,
+    state: 'provisioning',
+    user_id: userId,
+    failure_reason: null,
+    pid: null,
+    spice_host: null,
+    spice_port: null,
+    accelerator: null,
+    created_at: now,
+    state_changed_at: now,
+    booted_at: null,
+    assigned_at: userId ? now : null,
+  };
 }
 
 function messageOf(error: unknown): string {

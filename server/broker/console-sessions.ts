@@ -62,15 +62,17 @@ export class ConsoleSessions {
       .execute();
   }
 
-  /** When the desktop's last console closed (undefined if one is open or none ever was). */
-  async lastClosedAt(desktopId: string): Promise<number | undefined> {
+  /** How many consoles of the desktop are open, and when the last one closed (if any did). */
+  async activity(desktopId: string): Promise<{ open: number; lastEndedAt: number | undefined }> {
     const row = await this.db
       .selectFrom('console_sessions')
-      .select((eb) => [eb.fn.max('ended_at').as('last'), eb.fn.count<number>('started_at').filterWhere('ended_at', 'is', null).as('open')])
+      .select((eb) => [
+        eb.fn.max('ended_at').as('last'),
+        eb.fn.count<number>('started_at').filterWhere('ended_at', 'is', null).as('open'),
+      ])
       .where('desktop_id', '=', desktopId)
       .executeTakeFirst();
-    if (!row || Number(row.open) > 0 || row.last == null) return undefined;
-    return Number(row.last);
+    return { open: Number(row?.open ?? 0), lastEndedAt: row?.last == null ? undefined : Number(row.last) };
   }
 
   /** Ends every session still marked open (used at start: a restarted Floe has no live consoles). */

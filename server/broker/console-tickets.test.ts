@@ -23,9 +23,9 @@ after(() => fs.rmSync(dataDir, { recursive: true, force: true }));
 async function setup() {
   const database = await openDatabase({ dataDir: fs.mkdtempSync(path.join(dataDir, 'db-')) });
   const hypervisor = new FakeHypervisor();
-  const broker = new Broker({ db: database.db, engine: database.engine, hypervisor, imageDir: dataDir, log: pino({ level: 'silent' }) });
-  await broker.definePools([PoolDefinitionSchema.parse({ name: 'p', title: 'P', kind: 'persistent', template: 'demo' })]);
   const sessions = new ConsoleSessions(database.db);
+  const broker = new Broker({ db: database.db, engine: database.engine, hypervisor, sessions, imageDir: dataDir, log: pino({ level: 'silent' }) });
+  await broker.definePools([PoolDefinitionSchema.parse({ name: 'p', title: 'P', kind: 'persistent', template: 'demo' })]);
   const tickets = new ConsoleTickets(database.db, hypervisor, sessions);
   const desktop = await broker.assignDesktop('alice', 'p');
   await broker.settle();
@@ -44,7 +44,7 @@ test('a ticket sets a fresh SPICE password and opens one session: main first, th
   const [open] = await t.sessions.openOn(t.desktop.id);
   assert.equal(open?.client_address, '10.0.0.5');
   assert.equal(open?.user_agent, 'Test/1.0');
-  assert.equal(await t.sessions.lastClosedAt(t.desktop.id), undefined, 'a console is open');
+  assert.deepEqual(await t.sessions.activity(t.desktop.id), { open: 1, lastEndedAt: undefined });
   assert.equal(first.firstChannel, true);
   assert.equal(first.userId, 'alice');
   const second = await t.tickets.check(issued.ticket, ORIGIN);
@@ -53,7 +53,7 @@ test('a ticket sets a fresh SPICE password and opens one session: main first, th
   assert.equal(second.sessionKey, first.sessionKey);
   assert.equal((await t.sessions.openOn(t.desktop.id)).length, 1, 'joining channels do not begin sessions');
   await t.sessions.end({ sessionKey: first.sessionKey, endedAt: 1234, bytesToDesktop: 10, bytesToBrowser: 20, endReason: 'browser closed' });
-  assert.equal(await t.sessions.lastClosedAt(t.desktop.id), 1234);
+  assert.deepEqual(await t.sessions.activity(t.desktop.id), { open: 0, lastEndedAt: 1234 });
   assert.deepEqual(await t.sessions.openOn(t.desktop.id), []);
 
   const again = await t.tickets.issue({ userId: 'alice', desktopId: t.desktop.id, origin: ORIGIN });

@@ -31,13 +31,17 @@ export const PoolDefinitionSchema = z.object({
   spares: z.number().int().min(0).max(1000).default(0),
   maxSize: z.number().int().min(1).max(10000).default(10),
   maxPerUser: z.number().int().min(1).max(100).default(1),
-  graceMinutes: z.number().int().min(0).max(10080).default(15),
+  /** After the last console closes, how long to wait before the idle policy applies (fractions allowed). */
+  graceMinutes: z.number().min(0).max(10080).default(15),
   onIdle: z.enum(['keep', 'shutdown']).default('keep'),
 });
 
 export type PoolDefinition = z.infer<typeof PoolDefinitionSchema>;
 
-/** The pools of the embedded demo. */
+/**
+ * The pools of the embedded demo: a persistent desktop each person keeps (files in /home stay),
+ * and fresh stateless desktops with one spare kept booted so opening one is instant.
+ */
 export const demoPools: PoolDefinition[] = [
   PoolDefinitionSchema.parse({
     name: 'demo',
@@ -48,6 +52,18 @@ export const demoPools: PoolDefinition[] = [
     vcpus: 1,
     spares: 0,
     maxSize: 8,
+    onIdle: 'keep',
+  }),
+  PoolDefinitionSchema.parse({
+    name: 'demo-fresh',
+    title: 'Fresh desktop',
+    kind: 'stateless',
+    template: 'demo',
+    memoryMiB: 256,
+    vcpus: 1,
+    spares: 1,
+    maxSize: 8,
+    graceMinutes: 5,
   }),
 ];
 

@@ -1,0 +1,54 @@
+/** The pool file: a good file loads with paths made absolute; a bad one is refused naming the pool and field. */
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, test } from 'node:test';
+import { loadPoolFile } from './pool-file';
+
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'floe-pools-'));
+after(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+function write(name: string, content: unknown): string {
+  const file = path.join(dir, name);
+  fs.writeFileSync(file, typeof content === 'string' ? content : JSON.stringify(content));
+  return file;
+}
+
+test('a good file loads, with defaults and image paths relative to the file', () => {
+  const file = write('good.json', {
+    pools: [
+      { name: 'office', title: 'Office', kind: 'persistent', template: { baseImage: 'images/office.qcow2' }, onIdle: 'shutdown' },
+      { name: 'kiosk', title: 'Kiosk', kind: 'stateless', template: 'demo', spares: 2 },
+    ],
+  });
+  const [office, kiosk] = loadPoolFile(file);
+  assert.equal(office?.template !== 'demo' && office?.template.baseImage, path.join(dir, 'images/office.qcow2'));
+  assert.deepEqual(office?.template !== 'demo' && office?.template.readiness, { kind: 'delay', seconds: 30 });
+  assert.equal(office?.maxSize, 10);
+  assert.equal(kiosk?.spares, 2);
+});
+
+test('bad files are refused with a message naming the field', () => {
+  const cases: [unknown, RegExp][] = [
+    ['{ not json', /is not valid: .*JSON/],
+    [{ pools: [] }, /pools: the file must define at least one pool/],
+    [{ pools: [{ name: 'a', title: 'A', kind: 'persistent', template: 'demo', maxSize: 0 }] }, /pools\[0\] \(a\)\.maxSize: Too small/],
+    [{ pools: [{ name: 'b', title: 'B', kind: 'sometimes', template: 'demo' }] }, /pools\[0\] \(b\)\.kind/],
+    [{ pools: [{ name: 'Bad Name', title: 'X', kind: 'stateless', template: 'demo' }] }, /pools\[0\] \(Bad Name\)\.name: use 1-40 lowercase/],
+    [
+      {
+        pools: [
+          { name: 'c', title: 'C', kind: 'stateless', template: 'demo' },
+          { name: 'c', title: 'C2', kind: 'stateless', template: 'demo' },
+        ],
+      },
+      /pools\[1\] \(c\)\.name: "c" is defined twice/,
+    ],
+    [{ pools: [{ name: 'd', title: 'D', kind: 'stateless', template: 'demo' }], extra: 1 }, /Unrecognized key/],
+  ];
+  for (const [content, message] of cases) {
+    assert.throws(() => loadPoolFile(write('bad.json', content)), message);
+  }
+  assert.throws(() => loadPoolFile(path.join(dir, 'missing.json')), /missing\.json is not valid: ENOENT/);
+});
