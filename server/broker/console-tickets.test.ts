@@ -1,15 +1,14 @@
 /**
- * Console tickets against a real SQLite database and the fake hypervisor: who may get one, that
- * each sets a fresh SPICE password, and every refusal (missing, unknown, expired, other origin,
- * desktop not running); the first connection claims the ticket and later ones join its session.
+ * Console tickets against a real database (SQLite, or PostgreSQL with FLOE_TEST_DATABASE_URL)
+ * and the fake hypervisor: who may get one, that each sets a fresh SPICE password, and every
+ * refusal (missing, unknown, expired, other origin, desktop not running); the first connection
+ * claims the ticket and later ones join its session.
  */
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { after, test } from 'node:test';
+import { afterEach, test } from 'node:test';
 import pino from 'pino';
-import { openDatabase } from '../db/database';
+import { type FloeDatabase } from '../db/database';
+import { openTestDatabase } from '../db/test-database';
 import { FakeHypervisor } from '../hypervisor/fake/fake-hypervisor';
 import { Broker } from './broker';
 import { ConsoleSessions } from './console-sessions';
@@ -17,19 +16,23 @@ import { ConsoleTickets } from './console-tickets';
 import { PoolDefinitionSchema } from './pools';
 
 const ORIGIN = 'http://127.0.0.1:3000';
-const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'floe-tickets-'));
-after(() => fs.rmSync(dataDir, { recursive: true, force: true }));
+let database: FloeDatabase | undefined;
+afterEach(async () => {
+  await database?.close();
+  database = undefined;
+});
 
 async function setup() {
-  const database = await openDatabase({ dataDir: fs.mkdtempSync(path.join(dataDir, 'db-')) });
+  const opened = await openTestDatabase();
+  database = opened;
   const hypervisor = new FakeHypervisor();
   const sessions = new ConsoleSessions(database.db);
-  const broker = new Broker({ db: database.db, engine: database.engine, hypervisor, sessions, imageDir: dataDir, log: pino({ level: 'silent' }) });
+  const broker = new Broker({ db: database.db, engine: database.engine, hypervisor, sessions, imageDir: opened.dataDir, log: pino({ level: 'silent' }) });
   await broker.definePools([PoolDefinitionSchema.parse({ name: 'p', title: 'P', kind: 'persistent', template: 'demo' })]);
   const tickets = new ConsoleTickets(database.db, hypervisor, sessions);
   const desktop = await broker.assignDesktop('alice', 'p');
   await broker.settle();
-  return { database, hypervisor, broker, tickets, sessions, desktop };
+  return { database: opened, hypervisor, broker, tickets, sessions, desktop };
 }
 
 test('a ticket sets a fresh SPICE password and opens one session: main first, then its channels', async () => {
@@ -59,7 +62,6 @@ test('a ticket sets a fresh SPICE password and opens one session: main first, th
   const again = await t.tickets.issue({ userId: 'alice', desktopId: t.desktop.id, origin: ORIGIN });
   assert.notEqual(again.password, issued.password);
   assert.notEqual(again.ticket, issued.ticket);
-  await t.database.close();
 });
 
 test('refusals: missing, unknown, other origin, expired, desktop not running', async () => {
@@ -83,7 +85,6 @@ test('refusals: missing, unknown, other origin, expired, desktop not running', a
   const fresh = await t.tickets.issue({ userId: 'alice', desktopId: t.desktop.id, origin: ORIGIN });
   await t.broker.stopDesktop(t.desktop.id);
   assert.deepEqual(await t.tickets.check(fresh.ticket, ORIGIN), { ok: false, status: 404, reason: 'desktop not running' });
-  await t.database.close();
 });
 
 test('only the desktop owner gets a ticket, and only for a running desktop', async () => {
@@ -92,5 +93,4 @@ test('only the desktop owner gets a ticket, and only for a running desktop', asy
   await assert.rejects(t.tickets.issue({ userId: 'alice', desktopId: 'no-such-desktop', origin: ORIGIN }));
   await t.broker.stopDesktop(t.desktop.id);
   await assert.rejects(t.tickets.issue({ userId: 'alice', desktopId: t.desktop.id, origin: ORIGIN }), /it is stopped/);
-  await t.database.close();
 });
