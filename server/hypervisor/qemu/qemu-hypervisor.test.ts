@@ -15,6 +15,7 @@ import { loadConfig, repoRoot } from '../../config';
 import { forgetAcceleratorProbe, probeGuestBoots, resolveAccelerator } from './accelerator';
 import { DEMO_READY_MARKER, demoImagePaths, demoTemplate } from './demo-template';
 import { isProcessRunning } from './process-check';
+import { typeLine } from './guest-keyboard';
 import { QemuHypervisor } from './qemu-hypervisor';
 import { trySpiceLogin } from './spice-login';
 
@@ -57,32 +58,6 @@ async function waitForSerial(hypervisor: QemuHypervisor, text: string, timeoutMs
 }
 
 /** QEMU key codes for a line of text on a US keyboard (enough for shell commands). */
-function keysFor(text: string): string[][] {
-  const named: Record<string, string[]> = {
-    ' ': ['spc'],
-    '\n': ['ret'],
-    '>': ['shift', 'dot'],
-    '.': ['dot'],
-    '/': ['slash'],
-    '-': ['minus'],
-    ';': ['semicolon'],
-  };
-  return [...text].map((char) => {
-    const key = named[char];
-    if (key) return key;
-    if (/[a-z0-9]/.test(char)) return [char];
-    if (/[A-Z]/.test(char)) return ['shift', char.toLowerCase()];
-    throw new Error(`no key for ${JSON.stringify(char)}`);
-  });
-}
-
-async function typeLine(hypervisor: QemuHypervisor, text: string): Promise<void> {
-  for (const keys of keysFor(`${text}\n`)) {
-    await hypervisor.sendKeys(id, keys);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
-
 describe('QemuHypervisor (real QEMU, TCG)', () => {
   before(
     () => {
@@ -161,9 +136,9 @@ describe('QemuHypervisor (real QEMU, TCG)', () => {
   it('has a shell on the VGA console that reads the keyboard, and a disk at /home', { timeout: 60_000 }, async () => {
     const hypervisor = hypervisors[0];
     assert.ok(hypervisor);
-    await typeLine(hypervisor, 'echo hello >/dev/ttyS0');
+    await typeLine(hypervisor, id, 'echo hello >/dev/ttyS0');
     await waitForSerial(hypervisor, 'hello', 15_000);
-    await typeLine(hypervisor, 'echo kept-on-disk >/home/note; echo written >/dev/ttyS0');
+    await typeLine(hypervisor, id, 'echo kept-on-disk >/home/note; echo written >/dev/ttyS0');
     await waitForSerial(hypervisor, 'written', 15_000);
     const screen = path.join(dataDir, 'screen.ppm');
     await hypervisor.screendump(id, screen);
@@ -213,7 +188,7 @@ describe('QemuHypervisor (real QEMU, TCG)', () => {
     const info = await hypervisor.start({ id, template });
     assert.equal(fs.statSync(path.join(folder, 'disk.qcow2')).ino, diskInode, 'the overlay is reused');
     await hypervisor.waitReady(id, template.readiness, 90_000);
-    await typeLine(hypervisor, 'cat /home/note >/dev/ttyS0');
+    await typeLine(hypervisor, id, 'cat /home/note >/dev/ttyS0');
     await waitForSerial(hypervisor, 'kept-on-disk', 15_000);
 
     await hypervisor.stop(id);
