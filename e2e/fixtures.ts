@@ -23,8 +23,14 @@ export interface FloeServer {
   output: () => string;
 }
 
+export interface StartedFloe {
+  child: ChildProcess;
+  url: string;
+  output: () => string;
+}
+
 /** Starts `server/main.ts` and resolves once it prints the address it listens on. */
-async function startFloe(dataDir: string, password: string): Promise<{ child: ChildProcess; url: string; output: () => string }> {
+export async function startFloe(dataDir: string, password: string): Promise<StartedFloe> {
   const child = spawn(process.execPath, ['--import', 'tsx', 'server/main.ts'], {
     cwd: repoRoot,
     env: {
@@ -74,22 +80,38 @@ export function qemuProcessesUnder(dir: string): number[] {
   return found;
 }
 
+/** Stops a Floe server and waits for its exit (SIGKILL when `signal` says so). */
+export async function stopFloe(server: StartedFloe, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+  if (server.child.exitCode !== null || server.child.signalCode !== null) return;
+  const exited = new Promise((resolve) => server.child.once('exit', resolve));
+  server.child.kill(signal);
+  await exited;
+}
+
+/** Destroys every VM of a test data folder and checks no QEMU of it is left; removes the folder. */
+export async function cleanUpDataDir(dataDir: string): Promise<void> {
+  const hypervisor = new QemuHypervisor({ dataDir: path.join(dataDir, 'vms'), accelerator: 'tcg' });
+  for (const vm of await hypervisor.list()) await hypervisor.destroy(vm.id);
+  hypervisor.close();
+  const left = qemuProcessesUnder(dataDir);
+  fs.rmSync(dataDir, { recursive: true, force: true });
+  expect(left, 'no QEMU process of this test run is left').toEqual([]);
+}
+
 export const test = base.extend<object, { floe: FloeServer }>({
   floe: [
     async ({}, use) => {
       const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'floe-e2e-'));
       const password = randomBytes(12).toString('base64url');
       const server = await startFloe(dataDir, password);
-      const hypervisor = new QemuHypervisor({ dataDir: path.join(dataDir, 'vms'), accelerator: 'tcg' });
+      // Looks only: the running server owns its VMs' QMP sockets.
+      const hypervisor = new QemuHypervisor({ dataDir: path.join(dataDir, 'vms'), accelerator: 'tcg', observeOnly: true });
       try {
         await use({ url: server.url, dataDir, password, hypervisor, output: server.output });
       } finally {
-        server.child.kill('SIGTERM');
-        await new Promise((resolve) => (server.child.exitCode !== null ? resolve(null) : server.child.once('exit', resolve)));
-        for (const vm of await hypervisor.list()) await hypervisor.destroy(vm.id);
-        const left = qemuProcessesUnder(dataDir);
-        fs.rmSync(dataDir, { recursive: true, force: true });
-        expect(left, 'no QEMU process of this test run is left').toEqual([]);
+        await stopFloe(server);
+        hypervisor.close();
+        await cleanUpDataDir(dataDir);
       }
     },
     { scope: 'worker', timeout: 120_000 },

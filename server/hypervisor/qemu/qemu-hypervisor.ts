@@ -42,6 +42,12 @@ export interface QemuHypervisorOptions {
   exitPollMs?: number;
   /** Grace period between QMP quit and SIGKILL in stop (default 5000 ms). */
   stopGraceMs?: number;
+  /**
+   * Only look, never adopt: `list()` reads the folders and the process table without taking
+   * the VMs' QMP sockets (QEMU serves one QMP client, which belongs to the running Floe). For
+   * tests and tools that watch a live Floe. Default false.
+   */
+  observeOnly?: boolean;
 }
 
 /** What vm.json holds: the VmInfo plus what waitReady needs after a reset. */
@@ -87,6 +93,7 @@ export class QemuHypervisor implements Hypervisor {
   private readonly locks = new Map<string, Promise<unknown>>();
   private readonly listeners: VmExitListener[] = [];
   private decision: Promise<AcceleratorDecision> | undefined;
+  private readonly observeOnly: boolean;
 
   constructor(options: QemuHypervisorOptions) {
     this.dataDir = options.dataDir;
@@ -95,6 +102,7 @@ export class QemuHypervisor implements Hypervisor {
     this.spiceHost = options.spiceHost ?? '127.0.0.1';
     this.exitPollMs = options.exitPollMs ?? 1000;
     this.stopGraceMs = options.stopGraceMs ?? 5000;
+    this.observeOnly = options.observeOnly ?? false;
   }
 
   /** The accelerator new VMs get, and why; resolved once per instance and logged then. */
@@ -303,6 +311,7 @@ export class QemuHypervisor implements Hypervisor {
     const again = this.vms.get(id);
     if (again && !again.gone) return again;
     const vm: RunningVm = { record, paths, stopping: false, gone: false };
+    if (this.observeOnly) return vm;
     this.vms.set(id, vm);
     this.watch(vm);
     qemuLog.info({ id, pid: record.pid, spicePort: record.spicePort }, 'adopted a running VM');

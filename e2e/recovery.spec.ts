@@ -1,0 +1,127 @@
+/**
+ * Floe can be killed at any time. Three people open their desktops; Floe is killed with
+ * SIGKILL and started again on the same data folder: the same three desktops (the same QEMU
+ * processes) are theirs and their consoles work. Then a desktop's QEMU is killed: within 5 s
+ * the person's page says so and offers to start it again, which works; a stateless pool's
+ * spare that dies is replaced.
+ */
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { APIRequestContext, Browser, Page } from '@playwright/test';
+import { QemuHypervisor } from '../server/hypervisor/qemu/qemu-hypervisor';
+import type { VmInfo } from '../server/hypervisor/types';
+import { type StartedFloe, cleanUpDataDir, expect, startFloe, stopFloe, test } from './fixtures';
+
+const PEOPLE = ['alice', 'bob', 'helen'] as const;
+
+interface DesktopJson {
+  id: string;
+  pool: string;
+  stage: string;
+}
+
+async function signedInPage(browser: Browser, url: string, name: string, password: string): Promise<Page> {
+  const context = await browser.newContext({ baseURL: url });
+  const page = await context.newPage();
+  await page.goto('/login');
+  await page.getByLabel('User name').fill(name);
+  await page.getByLabel('Password').fill(password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await expect(page.getByRole('heading', { name: /My desktops?/ })).toBeVisible();
+  return page;
+}
+
+async function myDesktop(request: APIRequestContext, url: string, pool = 'demo'): Promise<DesktopJson | undefined> {
+  const response = await request.get(`${url}/api/desktops`);
+  expect(response.status()).toBe(200);
+  const body = (await response.json()) as { pools: { name: string; desktop: DesktopJson | null }[] };
+  return body.pools.find((p) => p.name === pool)?.desktop ?? undefined;
+}
+
+async function litPixels(page: Page): Promise<number> {
+  return page.getByRole('application', { name: 'Desktop screen' }).evaluate((node) => {
+    const canvas = node as HTMLCanvasElement;
+    const data = canvas.getContext('2d')!.getImageData(0, 0, canvas.width, canvas.height).data;
+    let lit = 0;
+    for (let i = 0; i < data.length; i += 4) if (data[i]! + data[i + 1]! + data[i + 2]! > 96) lit++;
+    return lit;
+  });
+}
+
+test.describe.configure({ mode: 'serial' });
+
+test('after kill -9 of Floe the same desktops are re-adopted and a dead QEMU is noticed', async ({ browser }) => {
+  test.setTimeout(420_000);
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'floe-recovery-'));
+  const password = randomBytes(12).toString('base64url');
+  // Looks only: the running server owns its VMs' QMP sockets.
+  const hypervisor = new QemuHypervisor({ dataDir: path.join(dataDir, 'vms'), accelerator: 'tcg', observeOnly: true });
+  let server: StartedFloe | undefined;
+  try {
+    server = await startFloe(dataDir, password);
+    const pages = await Promise.all(PEOPLE.map((name) => signedInPage(browser, server!.url, name, password)));
+    const opened = await Promise.all(
+      pages.map(async (page) => {
+        const response = await page.request.post(`${server!.url}/api/desktops`, { data: { pool: 'demo' } });
+        expect(response.status()).toBe(200);
+        return ((await response.json()) as { desktop: DesktopJson }).desktop;
+      }),
+    );
+    for (const page of pages) {
+      await expect.poll(async () => (await myDesktop(page.request, server!.url))?.stage, { timeout: 180_000 }).toBe('ready');
+    }
+    const pidsBefore = new Map((await hypervisor.list()).map((vm: VmInfo) => [vm.id, vm.pid]));
+
+    await stopFloe(server, 'SIGKILL');
+    server = await startFloe(dataDir, password);
+    const url = server.url;
+    for (const [i, page] of pages.entries()) {
+      const desktop = await myDesktop(page.request, url);
+      expect(desktop?.id, `${PEOPLE[i]} has the same desktop`).toBe(opened[i]!.id);
+      expect(desktop?.stage).toBe('ready');
+      expect(pidsBefore.get(desktop!.id), 'the same QEMU process, not a new boot').toBe(
+        (await hypervisor.list()).find((vm: VmInfo) => vm.id === desktop!.id)?.pid,
+      );
+      await page.goto(`${url}/desktops/${desktop!.id}`);
+      await expect(page.getByRole('application', { name: 'Desktop screen' })).toBeVisible({ timeout: 30_000 });
+      await expect.poll(() => litPixels(page), { timeout: 30_000 }).toBeGreaterThan(200);
+    }
+    const personal = (await hypervisor.list()).filter((vm: VmInfo) => /^demo-[0-9a-f]{8}$/.test(vm.id));
+    expect(personal.length, 'no second desktop for anyone').toBe(3);
+
+    // A QEMU that dies is noticed and the page says so within 5 s; starting again works.
+    const alice = pages[0]!;
+    const victim = (await hypervisor.list()).find((vm: VmInfo) => vm.id === opened[0]!.id)!;
+    process.kill(victim.pid, 'SIGKILL');
+    const killedAt = Date.now();
+    await expect(alice.getByRole('heading', { name: 'Your desktop stopped' })).toBeVisible({ timeout: 5_000 });
+    console.log(`dead QEMU shown on the page after ${Date.now() - killedAt} ms`);
+    await alice.getByRole('link', { name: 'Back to my desktops' }).click();
+    await expect(alice.getByRole('listitem', { name: 'Demo desktop' })).toContainText('stopped unexpectedly');
+    await alice.getByRole('listitem', { name: 'Demo desktop' }).getByRole('button', { name: 'Start again' }).click();
+    await expect(alice).toHaveURL(new RegExp(`/desktops/${opened[0]!.id}$`));
+    await expect(alice.getByRole('application', { name: 'Desktop screen' })).toBeVisible({ timeout: 120_000 });
+
+    // The stateless pool's spare dies: it is discarded and replaced by a new spare.
+    const spare = await expect
+      .poll(async () => (await hypervisor.list()).find((vm: VmInfo) => vm.id.startsWith('demo-fresh-'))?.id, { timeout: 60_000 })
+      .toBeTruthy()
+      .then(async () => (await hypervisor.list()).find((vm: VmInfo) => vm.id.startsWith('demo-fresh-'))!);
+    process.kill(spare.pid, 'SIGKILL');
+    await expect
+      .poll(async () => (await hypervisor.list()).some((vm: VmInfo) => vm.id.startsWith('demo-fresh-') && vm.id !== spare.id), {
+        timeout: 60_000,
+      })
+      .toBe(true);
+    for (const page of pages) await page.context().close();
+  } finally {
+    if (server) {
+      await stopFloe(server);
+      await test.info().attach('floe-output', { body: server.output(), contentType: 'text/plain' });
+    }
+    hypervisor.close();
+    await cleanUpDataDir(dataDir);
+  }
+});
