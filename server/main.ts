@@ -43,7 +43,9 @@ async function main(): Promise<void> {
   const handleNextUpgrade = app.getUpgradeHandler();
 
   const relay = createConsoleRelay({
+    onRefusal: (_status, reason) => runtime.metrics.consoleRefused(reason),
     onSessionEnd: (summary) => {
+      runtime.metrics.consoleSessionEnded(summary.bytesToDesktop, summary.bytesToBrowser);
       runtime.consoleSessions.end(summary).catch((error: unknown) => log.error({ err: error }, 'could not record console session end'));
     },
     isAllowedOrigin: (origin, req) => origin !== undefined && sameHost(origin, req.headers.host),
@@ -68,6 +70,8 @@ async function main(): Promise<void> {
       };
     },
   });
+
+  runtime.metrics.attachRelay(relay);
 
   const server = http.createServer((req, res) => {
     void handleRequest(req, res);

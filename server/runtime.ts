@@ -16,6 +16,7 @@ import { type FloeDatabase, openDatabase } from './db/database';
 import { demoTemplate } from './hypervisor/qemu/demo-template';
 import { QemuHypervisor } from './hypervisor/qemu/qemu-hypervisor';
 import { log as rootLog } from './log';
+import { FloeMetrics } from './metrics';
 
 export interface FloeRuntime {
   config: FloeConfig;
@@ -26,6 +27,7 @@ export interface FloeRuntime {
   tickets: ConsoleTickets;
   consoleSessions: ConsoleSessions;
   log: Logger;
+  metrics: FloeMetrics;
   audit(entry: AuditEntry): Promise<void>;
 }
 
@@ -47,7 +49,10 @@ export async function createRuntime(
     probeKernel: demo.kernel && demo.initrd ? { kernel: demo.kernel, initrd: demo.initrd } : undefined,
   });
   const consoleSessions = new ConsoleSessions(database.db);
-  const broker = new Broker({
+  let broker: Broker | undefined;
+  const metrics = new FloeMetrics(() => broker);
+  broker = new Broker({
+    observer: metrics.brokerObserver,
     db: database.db,
     sessions: consoleSessions,
     engine: database.engine,
@@ -68,6 +73,7 @@ export async function createRuntime(
     tickets: new ConsoleTickets(database.db, hypervisor, consoleSessions),
     consoleSessions,
     log,
+    metrics,
     audit: (entry) => recordAudit(database.db, entry),
   };
 }

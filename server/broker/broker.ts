@@ -29,6 +29,15 @@ export interface BrokerOptions {
   sessions: ConsoleSessions;
   /** How long a guest may take to become ready before the desktop is marked failed. Default 180 s. */
   bootTimeoutMs?: number;
+  observer?: BrokerObserver;
+}
+
+/** What the broker reports as it works (metrics listen here). */
+export interface BrokerObserver {
+  /** A guest booted: seconds from QEMU start to ready. */
+  desktopBooted?(pool: string, seconds: number): void;
+  /** A person's request was answered with a ready desktop: seconds from the request. */
+  desktopDelivered?(pool: string, seconds: number, from: 'existing' | 'spare' | 'boot'): void;
 }
 
 export type PowerAction = 'shutdown' | 'restart' | 'reset' | 'discard';
@@ -52,6 +61,8 @@ export class Broker {
   private readonly boots = new Map<string, Promise<void>>();
   /** Desktops Floe itself is stopping, whose exit is not a failure. */
   private readonly stopping = new Set<string>();
+  /** When a person asked for a desktop that is still booting (for time-to-desktop). */
+  private readonly requestedAt = new Map<string, number>();
 
   constructor(private readonly options: BrokerOptions) {
     this.db = options.db;
@@ -169,8 +180,9 @@ export class Broker {
    * else PoolExhaustedError. Returns at once; booting goes on in the background.
    */
   async assignDesktop(userId: string, poolName: string): Promise<Desktop> {
+    const requested = Date.now();
     const pool = await this.getPool(poolName);
-    const { desktop, boot } = await this.db.transaction().execute(async (trx) => {
+    const { desktop, boot, source } = await this.db.transaction().execute(async (trx) => {
       // On PostgreSQL, lock the pool row so parallel assignments of one pool queue up;
       // SQLite runs one write transaction at a time anyway.
       if (this.options.engine === 'postgres') {
@@ -193,9 +205,9 @@ export class Broker {
             .set({ state: 'provisioning', failure_reason: null, state_changed_at: now })
             .where('id', '=', own.id)
             .execute();
-          return { desktop: restarted, boot: true };
+          return { desktop: restarted, boot: true, source: 'boot' as const };
         }
-        return { desktop: own, boot: false };
+        return { desktop: own, boot: false, source: 'existing' as const };
       }
       const spare = await trx
         .selectFrom('desktops')
@@ -214,7 +226,7 @@ export class Broker {
           .where('user_id', 'is', null)
           .executeTakeFirst();
         if (Number(claimed.numUpdatedRows) === 1) {
-          return { desktop: { ...spare, state: 'assigned' as const, user_id: userId, assigned_at: now }, boot: false };
+          return { desktop: { ...spare, state: 'assigned' as const, user_id: userId, assigned_at: now }, boot: false, source: 'spare' as const };
         }
       }
       const { count } = await trx
@@ -226,8 +238,12 @@ export class Broker {
       if (Number(count) >= pool.maxSize) throw new PoolExhaustedError(pool.title, pool.maxSize);
       const fresh = newDesktopRow(poolName, userId, now);
       await trx.insertInto('desktops').values(fresh).execute();
-      return { desktop: fresh, boot: true };
+      return { desktop: fresh, boot: true, source: 'boot' as const };
     });
+    if (boot) this.requestedAt.set(desktop.id, requested);
+    else if (desktop.state === 'assigned') {
+      this.options.observer?.desktopDelivered?.(poolName, (Date.now() - requested) / 1000, source === 'spare' ? 'spare' : 'existing');
+    }
     if (boot) this.startBoot(desktop.id, pool);
     this.log.info({ desktop: desktop.id, user: userId, pool: poolName, state: desktop.state }, 'desktop assigned');
     return desktop;
@@ -456,6 +472,7 @@ export class Broker {
       });
       await this.awaitReady(desktopId, pool);
       this.log.info({ desktop: desktopId, ms: Date.now() - started }, 'desktop booted');
+      this.options.observer?.desktopBooted?.(pool.name, (Date.now() - started) / 1000);
     } catch (error) {
       await this.fail(desktopId, `The desktop could not start: ${messageOf(error)}`);
     }
@@ -471,6 +488,9 @@ export class Broker {
     const row = await this.getDesktop(desktopId);
     if (!row || row.state !== 'booting') return;
     await this.setState(desktopId, row.user_id ? 'assigned' : 'ready', { booted_at: Date.now() });
+    const requested = this.requestedAt.get(desktopId);
+    this.requestedAt.delete(desktopId);
+    if (requested !== undefined) this.options.observer?.desktopDelivered?.(pool.name, (Date.now() - requested) / 1000, 'boot');
   }
 
   private async fail(desktopId: string, reason: string): Promise<void> {

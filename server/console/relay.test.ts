@@ -134,6 +134,7 @@ interface RigOptions extends Partial<ConsoleRelayOptions> {
  */
 class Rig {
   readonly summaries: ConsoleSessionSummary[] = [];
+  readonly refusals: [number, string][] = [];
   resolveCalls = 0;
   readonly clients: WebSocket[] = [];
   private constructor(
@@ -159,6 +160,7 @@ class Rig {
         };
       },
       onSessionEnd: (summary) => rig!.summaries.push(summary),
+      onRefusal: (status, reason) => rig!.refusals.push([status, reason]),
     });
     const server = http.createServer((_req, res) => res.writeHead(404).end());
     server.on('upgrade', (req, socket, head) => {
@@ -340,6 +342,11 @@ test('a missing or invalid ticket is refused with HTTP 401 before any TCP connec
   assert.equal(rig.resolveCalls, 3);
   assert.equal(rig.desktop.connections.length, 0);
   assert.equal(rig.summaries.length, 0);
+  assert.deepEqual(rig.refusals, [
+    [401, 'missing or invalid ticket'],
+    [401, 'missing or invalid ticket'],
+    [503, 'console unavailable'],
+  ]);
 });
 
 test('a refused Origin gets HTTP 403 without resolving or connecting', TEST_TIMEOUT, async (t) => {
@@ -478,6 +485,7 @@ test('admitChannel refusal closes with 1008 and never connects', TEST_TIMEOUT, a
   client.ws.send(linkMessage(spiceChannelTypes.port, 77, 3));
   assert.deepEqual(await client.closed, { code: 1008, reason: 'port channels are not supported' });
   assert.deepEqual(seen, [{ connectionId: 77, channelType: 10, channelId: 3 }]);
+  assert.deepEqual(rig.refusals, [[1008, 'port channels are not supported']]);
   await waitFor(() => rig.summaries.length === 1, 'the summary');
   assert.equal(rig.summaries[0]?.endReason, 'channel refused: port channels are not supported');
 

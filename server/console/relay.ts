@@ -48,6 +48,8 @@ export interface ConsoleRelayOptions {
   maxChannelsPerSession?: number;
   /** Called once per session when its last channel has closed. It should not throw. */
   onSessionEnd?: (summary: ConsoleSessionSummary) => void;
+  /** Called for every refused upgrade (its HTTP status) or channel (1008), with the reason. */
+  onRefusal?: (status: number, reason: string) => void;
 }
 
 export interface ConsoleRelay {
@@ -98,28 +100,35 @@ export function createConsoleRelay(options: ConsoleRelayOptions): ConsoleRelay {
 
   function handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): boolean {
     if (pathOf(req.url) !== consolePath) return false;
-    admit(req, socket, head).catch(() => refuseUpgrade(socket, 503, 'console unavailable'));
+    admit(req, socket, head).catch(() => {
+      report(503, 'console unavailable');
+      refuseUpgrade(socket, 503, 'console unavailable');
+    });
     return true;
   }
 
   async function admit(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
     const ignoreError = (): void => {};
     socket.on('error', ignoreError);
-    if (shuttingDown) return refuseUpgrade(socket, 503, 'console relay is shutting down');
+    const refuse = (status: number, reason: string): void => {
+      report(status, reason);
+      refuseUpgrade(socket, status, reason);
+    };
+    if (shuttingDown) return refuse(503, 'console relay is shutting down');
     if (req.headers.upgrade?.toLowerCase() !== 'websocket') {
-      return refuseUpgrade(socket, 400, 'expected a WebSocket upgrade');
+      return refuse(400, 'expected a WebSocket upgrade');
     }
-    if (!originAllowed(req)) return refuseUpgrade(socket, 403, 'origin not allowed');
+    if (!originAllowed(req)) return refuse(403, 'origin not allowed');
 
     let decision: ConsoleAdmission | ConsoleRefusal;
     try {
       decision = await options.resolve(req);
     } catch {
-      return refuseUpgrade(socket, 503, 'console unavailable');
+      return refuse(503, 'console unavailable');
     }
     if (socket.destroyed) return;
-    if (shuttingDown) return refuseUpgrade(socket, 503, 'console relay is shutting down');
-    if ('status' in decision) return refuseUpgrade(socket, decision.status, decision.reason);
+    if (shuttingDown) return refuse(503, 'console relay is shutting down');
+    if ('status' in decision) return refuse(decision.status, decision.reason);
 
     const admission = decision;
     let session = openSessions.get(admission.sessionKey);
@@ -130,7 +139,7 @@ export function createConsoleRelay(options: ConsoleRelayOptions): ConsoleRelay {
     }
     if (session.channelCount >= maxChannelsPerSession) {
       endIfEmpty(session, undefined);
-      return refuseUpgrade(socket, 429, 'too many channels for this console session');
+      return refuse(429, 'too many channels for this console session');
     }
 
     const reserved = session;
@@ -180,12 +189,26 @@ export function createConsoleRelay(options: ConsoleRelayOptions): ConsoleRelay {
     admission: ConsoleAdmission,
     link: SpiceLinkInfo,
   ): string | undefined {
+    const refusal = channelRefusal(session, admission, link);
+    if (refusal !== undefined) report(1008, refusal);
+    return refusal;
+  }
+
+  function channelRefusal(session: ConsoleSession, admission: ConsoleAdmission, link: SpiceLinkInfo): string | undefined {
     if (session.closingReason !== undefined) return 'console session closed';
     if (admission.admitChannel === undefined) return undefined;
     try {
       return admission.admitChannel(link);
     } catch {
       return 'channel admission failed';
+    }
+  }
+
+  function report(status: number, reason: string): void {
+    try {
+      options.onRefusal?.(status, reason);
+    } catch (error) {
+      process.emitWarning(`console relay: onRefusal threw: ${String(error)}`);
     }
   }
 
