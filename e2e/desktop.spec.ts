@@ -4,9 +4,12 @@
  * command that reaches the guest (proved by the guest writing a marker to its serial log), and
  * after a reload or a new tab gets the same running VM back. A wrong password is refused.
  */
-import fs from 'node:fs';
 import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
+import fs from 'node:fs';
+import net from 'node:net';
 import type { Page } from '@playwright/test';
+import { trySpiceLogin } from '../server/hypervisor/qemu/spice-login';
 import type { VmInfo } from '../server/hypervisor/types';
 import { expect, signIn, test } from './fixtures';
 
@@ -53,7 +56,7 @@ test('alice opens her desktop, types into it, and gets the same VM back', async 
   await expect(page.getByRole('listitem', { name: 'Demo desktop' })).toContainText('Not started');
 
   const clickedAt = Date.now();
-  await page.getByRole('button', { name: 'Open desktop' }).click();
+  await page.getByRole('listitem', { name: 'Demo desktop' }).getByRole('button', { name: 'Open desktop' }).click();
   await expect(page.getByRole('heading', { name: 'Getting your desktop ready' })).toBeVisible();
   await expect(page.getByRole('progressbar', { name: 'Desktop start-up' })).toBeVisible();
 
@@ -88,8 +91,46 @@ test('alice opens her desktop, types into it, and gets the same VM back', async 
   const tab = await context.newPage();
   await tab.goto('/desktops');
   await expect(tab.getByRole('listitem', { name: 'Demo desktop' })).toContainText('Running');
-  await tab.getByRole('button', { name: 'Open desktop' }).click();
+  await tab.getByRole('listitem', { name: 'Demo desktop' }).getByRole('button', { name: 'Open desktop' }).click();
   await expect(tab).toHaveURL(new RegExp(`/desktops/${desktopId}$`));
   await expect(tab.getByRole('application', { name: 'Desktop screen' })).toBeVisible({ timeout: 60_000 });
-  expect((await floe.hypervisor.list()).map((v: VmInfo) => v.id)).toEqual([desktopId]);
+  expect((await floe.hypervisor.list()).map((v: VmInfo) => v.id).filter((id: string) => !id.startsWith('demo-fresh-'))).toEqual([desktopId]);
+
+  // The native client: the .vv file parses, and its password opens the desktop's SPICE port
+  // through Floe's CONNECT proxy (the way remote-viewer goes), while a wrong one is refused.
+  const download = await tab.request.get(`/api/desktops/${desktopId}/remote-viewer`);
+  expect(download.status()).toBe(200);
+  expect(download.headers()['content-disposition']).toBe(`attachment; filename="${desktopId}.vv"`);
+  const vv = parseVirtViewerFile(await download.text());
+  expect(vv.type).toBe('spice');
+  expect(vv['delete-this-file']).toBe('1');
+  const proxy = new URL(vv.proxy!);
+  expect(await spiceLoginThroughProxy(proxy, `${vv.host}:${vv.port}`, 'wrong-password')).toBe('denied');
+  expect(await spiceLoginThroughProxy(proxy, `${vv.host}:${vv.port}`, vv.password!)).toBe('ok');
+  expect(await spiceLoginThroughProxy(proxy, `${'0'.repeat(60)}.console.floe:5900`, vv.password!)).toBe('refused 401');
 });
+
+/** Reads a virt-viewer file's [virt-viewer] section into key → value. */
+function parseVirtViewerFile(text: string): Record<string, string | undefined> {
+  const lines = text.trim().split('\n');
+  expect(lines[0]).toBe('[virt-viewer]');
+  return Object.fromEntries(lines.slice(1).map((line) => {
+    const at = line.indexOf('=');
+    expect(at, `a key=value line: ${line}`).toBeGreaterThan(0);
+    return [line.slice(0, at), line.slice(at + 1)];
+  }));
+}
+
+/** Opens a CONNECT tunnel through the proxy, then tries a SPICE login over it. */
+async function spiceLoginThroughProxy(proxy: URL, authority: string, password: string): Promise<string> {
+  const socket = net.connect(Number(proxy.port), proxy.hostname);
+  await once(socket, 'connect');
+  socket.write(`CONNECT ${authority} HTTP/1.1\r\nHost: ${authority}\r\n\r\n`);
+  const [head] = (await once(socket, 'data')) as [Buffer];
+  const status = Number(head.toString('latin1').split(' ')[1]);
+  if (status !== 200) {
+    socket.destroy();
+    return `refused ${status}`;
+  }
+  return trySpiceLogin('', 0, password, { socket });
+}

@@ -41,6 +41,7 @@ export async function startFloe(dataDir: string, password: string): Promise<Star
       FLOE_IMAGE_DIR: process.env.FLOE_IMAGE_DIR ?? path.join(repoRoot, '.data', 'images'),
       FLOE_DEMO: '1',
       FLOE_DEMO_PASSWORD: password,
+      FLOE_SPICE_PROXY_PORT: '0',
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

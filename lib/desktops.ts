@@ -90,6 +90,46 @@ export async function issueConsoleTicket(user: SessionUser, desktopId: string, o
   return ticket;
 }
 
+/** A console open on a desktop, as the "open in another window" prompt describes it. */
+export interface OpenConsoleView {
+  id: string;
+  startedAt: number;
+  clientAddress: string | null;
+  userAgent: string | null;
+  /** True when the console belongs to the person asking (another window of theirs). */
+  mine: boolean;
+}
+
+/** Consoles open on the user's desktop right now (from the session records). */
+export async function openConsoles(user: SessionUser, desktopId: string): Promise<OpenConsoleView[]> {
+  const runtime = getRuntime();
+  await runtime.broker.desktopOfUser(user.id, desktopId);
+  const open = await runtime.consoleSessions.openOn(desktopId);
+  return open.map((s) => ({
+    id: s.id,
+    startedAt: s.started_at,
+    clientAddress: s.client_address,
+    userAgent: s.user_agent,
+    mine: s.user_id === user.id,
+  }));
+}
+
+export interface ConsoleSessionStatus {
+  id: string;
+  endedAt: number | null;
+  endReason: string | null;
+  takenOverBy: string | null;
+}
+
+/** How one of the user's console sessions on their desktop ended (or that it is still open). */
+export async function consoleSessionStatus(user: SessionUser, desktopId: string, sessionId: string): Promise<ConsoleSessionStatus | null> {
+  const runtime = getRuntime();
+  await runtime.broker.desktopOfUser(user.id, desktopId);
+  const session = await runtime.consoleSessions.get(sessionId);
+  if (!session || session.desktop_id !== desktopId) return null;
+  return { id: session.id, endedAt: session.ended_at, endReason: session.end_reason, takenOverBy: session.taken_over_by };
+}
+
 export const POWER_ACTIONS = ['shutdown', 'restart', 'reset', 'discard'] as const;
 export type DesktopPowerAction = (typeof POWER_ACTIONS)[number];
 

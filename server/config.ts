@@ -17,6 +17,8 @@ const EnvSchema = z.object({
   FLOE_ACCEL: z.enum(['auto', 'kvm', 'tcg']).default('auto'),
   DATABASE_URL: z.string().optional(),
   FLOE_POOLS_FILE: z.string().optional(),
+  FLOE_SPICE_PROXY_PORT: z.coerce.number().int().min(0).max(65535).optional(),
+  FLOE_SPICE_PROXY_HOST: z.string().min(1).optional(),
   FLOE_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -29,6 +31,10 @@ export type FloeConfig = {
   databaseUrl: string | undefined;
   /** JSON pool file (see server/broker/pool-file.ts); the demo pools when unset. */
   poolsFile: string | undefined;
+  /** Port of the CONNECT proxy for remote-viewer (0 picks one); off when undefined. */
+  spiceProxyPort: number | undefined;
+  /** Host name remote-viewer uses to reach the proxy (default: `host`). */
+  spiceProxyHost: string;
   logLevel: string;
 };
 
@@ -48,6 +54,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): FloeConfig {
     accelerator: e.FLOE_ACCEL,
     databaseUrl: e.DATABASE_URL || undefined,
     poolsFile: e.FLOE_POOLS_FILE || undefined,
+    spiceProxyPort: e.FLOE_SPICE_PROXY_PORT,
+    spiceProxyHost: e.FLOE_SPICE_PROXY_HOST ?? e.FLOE_HOST,
     logLevel: e.FLOE_LOG_LEVEL,
   };
 }

@@ -10,13 +10,17 @@ import http from 'node:http';
 import next from 'next';
 import { ensureDemoAccounts } from './accounts/demo-accounts';
 import { loadConfig, repoRoot } from './config';
+import { REMOTE_VIEWER_ORIGIN } from './broker/console-tickets';
 import { createConsoleRelay } from './console/relay';
+import { createSpiceProxy, ticketFromAuthority } from './console/spice-proxy';
 import { log } from './log';
-import { createRuntime } from './runtime';
+import { CONSOLE_CLOSED_BY_FLOE, createRuntime } from './runtime';
 import { publishRuntime } from './runtime-registry';
 import { loadAuthSecret } from './secret';
 
 const SPICE_MAIN_CHANNEL = 1;
+/** How often live consoles are checked against their records (ended elsewhere, sign-in over, desktop stopped). */
+const CONSOLE_SWEEP_MS = 2000;
 
 async function main(): Promise<void> {
   const config = loadConfig();
@@ -56,6 +60,7 @@ async function main(): Promise<void> {
         userAgent: req.headers['user-agent'],
       });
       if (!check.ok) return { status: check.status, reason: check.reason };
+      for (const key of check.takenOver) relay.closeSession(key, 'taken over', CONSOLE_CLOSED_BY_FLOE);
       return {
         target: { host: check.host, port: check.port },
         sessionKey: check.sessionKey,
@@ -72,6 +77,38 @@ async function main(): Promise<void> {
   });
 
   runtime.metrics.attachRelay(relay);
+  runtime.consoleRelay = relay;
+  // Consoles ended elsewhere (another replica's takeover, a helpdesk disconnect, a sign-out)
+  // are closed here too: the records, not this process's memory, say which are over.
+  const sweep = setInterval(() => {
+    const live = relay.activeSessions().map((s) => s.sessionKey);
+    runtime.consoleSessions
+      .toClose(live)
+      .then((closing) => closing.forEach(({ id, reason }) => relay.closeSession(id, reason, CONSOLE_CLOSED_BY_FLOE)))
+      .catch((error: unknown) => log.error({ err: error }, 'console sweep failed'));
+  }, CONSOLE_SWEEP_MS);
+  sweep.unref();
+
+  // remote-viewer's way in: a CONNECT proxy whose host names carry console tickets.
+  const spiceProxy = config.spiceProxyPort === undefined ? undefined : createSpiceProxy({
+    onRefusal: (_status, reason) => runtime.metrics.consoleRefused(reason),
+    resolve: async (authority, req) => {
+      const check = await runtime.tickets.check(ticketFromAuthority(authority) ?? null, REMOTE_VIEWER_ORIGIN, {
+        address: req.socket.remoteAddress,
+        userAgent: req.headers['user-agent'] ?? 'remote-viewer',
+      });
+      if (!check.ok) return { status: check.status, reason: check.reason };
+      for (const key of check.takenOver) relay.closeSession(key, 'taken over', CONSOLE_CLOSED_BY_FLOE);
+      return { host: check.host, port: check.port };
+    },
+  });
+  if (spiceProxy) {
+    await new Promise<void>((resolve) => spiceProxy.listen(config.spiceProxyPort, config.host, resolve));
+    const proxyAddress = spiceProxy.address();
+    const proxyPort = typeof proxyAddress === 'object' && proxyAddress ? proxyAddress.port : config.spiceProxyPort!;
+    runtime.spiceProxy = { host: config.spiceProxyHost, port: proxyPort };
+    log.info({ port: proxyPort }, 'SPICE proxy for remote-viewer is listening');
+  }
 
   const server = http.createServer((req, res) => {
     void handleRequest(req, res);
@@ -92,8 +129,10 @@ async function main(): Promise<void> {
     closing = true;
     log.info({ signal }, 'Floe is stopping (desktops keep running)');
     stopReconciling();
+    clearInterval(sweep);
     server.closeAllConnections();
     await relay.close();
+    spiceProxy?.close();
     await new Promise((resolve) => server.close(resolve));
     await runtime.database.close();
     process.exit(0);

@@ -18,6 +18,9 @@ import { QemuHypervisor } from './hypervisor/qemu/qemu-hypervisor';
 import { log as rootLog } from './log';
 import { FloeMetrics } from './metrics';
 
+/** WebSocket close code for a console closed by Floe (taken over, signed out, closed by the helpdesk). */
+export const CONSOLE_CLOSED_BY_FLOE = 4001;
+
 export interface FloeRuntime {
   config: FloeConfig;
   database: FloeDatabase;
@@ -28,6 +31,15 @@ export interface FloeRuntime {
   consoleSessions: ConsoleSessions;
   log: Logger;
   metrics: FloeMetrics;
+  /** Where remote-viewer reaches this Floe's SPICE CONNECT proxy, when it runs. */
+  spiceProxy?: { host: string; port: number };
+  /** The console relay of this process, once the server has created it. */
+  consoleRelay?: { closeSession(sessionKey: string, reason: string, code?: number): void };
+  /**
+   * Ends a console session on purpose (helpdesk disconnect): its record is ended at once and
+   * the relay holding it closes it (this process's now, another replica's on its next sweep).
+   */
+  closeConsole(sessionId: string, reason: string): Promise<boolean>;
   audit(entry: AuditEntry): Promise<void>;
 }
 
@@ -64,7 +76,7 @@ export async function createRuntime(
   await broker.seedPools(pools);
   await consoleSessions.endAllOpen('Floe restarted');
   await broker.recover();
-  return {
+  const runtime: FloeRuntime = {
     config,
     database,
     accounts: new Accounts(database.db),
@@ -75,5 +87,11 @@ export async function createRuntime(
     log,
     metrics,
     audit: (entry) => recordAudit(database.db, entry),
+    async closeConsole(sessionId, reason) {
+      const ended = await consoleSessions.close(sessionId, reason);
+      runtime.consoleRelay?.closeSession(sessionId, reason, CONSOLE_CLOSED_BY_FLOE);
+      return ended;
+    },
   };
+  return runtime;
 }

@@ -279,3 +279,15 @@ describe('seedPools', () => {
     assert.equal((await t.broker.getPool('office')).maxSize, 6);
   });
 });
+
+describe('draining', () => {
+  test('a draining pool keeps serving its desktops but gives out no new ones and boots no spares', async () => {
+    const t = await setup([pool({ name: 'old', kind: 'persistent', spares: 1 })]);
+    const mine = await t.broker.assignDesktop('u1', 'old');
+    await t.broker.settle();
+    await t.broker.definePools([{ ...(await t.broker.getPool('old')), draining: true }]);
+    assert.equal((await t.broker.assignDesktop('u1', 'old')).id, mine.id, 'people keep the desktop they have');
+    await assert.rejects(t.broker.assignDesktop('u2', 'old'), /being retired and gives out no new desktops/);
+    assert.deepEqual((await t.broker.reconcile()).sparesStarted, []);
+  });
+});

@@ -11,7 +11,7 @@ import type { Logger } from 'pino';
 import type { Database, Desktop, DesktopState } from '../db/schema';
 import type { Hypervisor } from '../hypervisor/types';
 import type { ConsoleSessions } from './console-sessions';
-import { BrokerError, DesktopNotFoundError, PoolExhaustedError, UnknownPoolError } from './errors';
+import { BrokerError, DesktopNotFoundError, PoolDrainingError, PoolExhaustedError, UnknownPoolError } from './errors';
 import { type PoolDefinition, PoolDefinitionSchema, templateOf } from './pools';
 
 /** States in which a desktop exists for its user (it counts towards the pool's size). */
@@ -209,6 +209,7 @@ export class Broker {
         }
         return { desktop: own, boot: false, source: 'existing' as const };
       }
+      if (pool.draining) throw new PoolDrainingError(pool.title);
       const spare = await trx
         .selectFrom('desktops')
         .selectAll()
@@ -423,7 +424,7 @@ export class Broker {
 
   /** Boots spares until the pool has `spares` unassigned desktops ready or on their way. */
   private async topUpSpares(pool: PoolDefinition): Promise<string[]> {
-    if (pool.spares === 0) return [];
+    if (pool.spares === 0 || pool.draining) return [];
     const created = await this.db.transaction().execute(async (trx) => {
       if (this.options.engine === 'postgres') {
         await trx.selectFrom('pools').select('name').where('name', '=', pool.name).forUpdate().execute();

@@ -94,3 +94,41 @@ test('only the desktop owner gets a ticket, and only for a running desktop', asy
   await t.broker.stopDesktop(t.desktop.id);
   await assert.rejects(t.tickets.issue({ userId: 'alice', desktopId: t.desktop.id, origin: ORIGIN }), /it is stopped/);
 });
+
+test('a new console session takes the desktop over; the records say who and when', async () => {
+  const t = await setup();
+  await t.database.db
+    .insertInto('users')
+    .values([
+      { id: 'alice', name: 'alice', display_name: 'Alice Martin', password_hash: null, role: 'user', disabled: 0, created_at: 0 },
+      { id: 'helen', name: 'helen', display_name: 'Helen Okafor', password_hash: null, role: 'helpdesk', disabled: 0, created_at: 0 },
+    ])
+    .execute();
+  const first = await t.tickets.issue({ userId: 'alice', desktopId: t.desktop.id, origin: ORIGIN });
+  const firstCheck = await t.tickets.check(first.ticket, ORIGIN);
+  assert.ok(firstCheck.ok);
+  assert.deepEqual(firstCheck.takenOver, []);
+  assert.equal(firstCheck.sessionKey, first.sessionId);
+
+  await assert.rejects(t.tickets.issue({ userId: 'helen', desktopId: t.desktop.id, origin: ORIGIN }), /not yours/);
+  const helpdesk = await t.tickets.issue({ userId: 'helen', desktopId: t.desktop.id, origin: ORIGIN, onBehalf: true });
+  const helpdeskCheck = await t.tickets.check(helpdesk.ticket, ORIGIN);
+  assert.ok(helpdeskCheck.ok, 'a helpdesk ticket opens the owner’s desktop');
+  assert.deepEqual(helpdeskCheck.takenOver, [first.sessionId]);
+  const ended = await t.sessions.get(first.sessionId);
+  assert.equal(ended?.end_reason, 'taken over');
+  assert.equal(ended?.taken_over_by, 'Helpdesk (Helen Okafor)');
+  assert.ok(ended?.ended_at);
+
+  // The relay's end summary keeps the takeover as the reason but records the bytes.
+  await t.sessions.end({ sessionKey: first.sessionId, endedAt: Date.now(), bytesToDesktop: 7, bytesToBrowser: 9, endReason: 'closed by server: taken over' });
+  const summarized = await t.sessions.get(first.sessionId);
+  assert.equal(summarized?.end_reason, 'taken over');
+  assert.equal(summarized?.bytes_to_browser, 9);
+
+  // The sweep: a live relay session whose record ended is closed; a stopped desktop closes the rest.
+  assert.deepEqual(await t.sessions.toClose([first.sessionId, helpdesk.sessionId]), [{ id: first.sessionId, reason: 'taken over' }]);
+  await t.broker.stopDesktop(t.desktop.id);
+  assert.deepEqual(await t.sessions.toClose([helpdesk.sessionId]), [{ id: helpdesk.sessionId, reason: 'desktop stopped' }]);
+  assert.deepEqual(await t.sessions.openOn(t.desktop.id), []);
+});

@@ -36,3 +36,9 @@ export class DesktopNotReadyError extends BrokerError {
     super(`The desktop is not ready yet (it is ${state}).`, 409);
   }
 }
+
+export class PoolDrainingError extends BrokerError {
+  constructor(poolTitle: string) {
+    super(`"${poolTitle}" is being retired and gives out no new desktops; please ask the helpdesk.`, 503);
+  }
+}

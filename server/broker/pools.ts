@@ -34,6 +34,8 @@ export const PoolDefinitionSchema = z.object({
   /** After the last console closes, how long to wait before the idle policy applies (fractions allowed). */
   graceMinutes: z.number().min(0).max(10080).default(15),
   onIdle: z.enum(['keep', 'shutdown']).default('keep'),
+  /** A draining pool gives no desktops to people who have none there and boots no spares. */
+  draining: z.boolean().default(false),
 });
 
 export type PoolDefinition = z.infer<typeof PoolDefinitionSchema>;

@@ -90,6 +90,56 @@ const migrations = (engine: Engine): Record<string, Migration> => ({
       await db.schema.createIndex('console_sessions_by_desktop').on('console_sessions').columns(['desktop_id', 'ended_at']).execute();
     },
   },
+  '0003-sign-in-sessions-throttle-identities': {
+    async up(db: Kysely<unknown>) {
+      // One row per sign-in: ended by sign-out, the lifetime or the idle timeout (server/accounts/sign-in-sessions.ts).
+      await db.schema
+        .createTable('sign_in_sessions')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('user_id', 'text', (c) => c.notNull())
+        .addColumn('method', 'text', (c) => c.notNull())
+        .addColumn('client_address', 'text')
+        .addColumn('user_agent', 'text')
+        .addColumn('started_at', 'bigint', (c) => c.notNull())
+        .addColumn('last_seen_at', 'bigint', (c) => c.notNull())
+        .addColumn('expires_at', 'bigint', (c) => c.notNull())
+        .addColumn('ended_at', 'bigint')
+        .addColumn('end_reason', 'text')
+        .execute();
+      await db.schema.createIndex('sign_in_sessions_by_user').on('sign_in_sessions').columns(['user_id', 'ended_at']).execute();
+      // Failed sign-ins per account and per client address (server/accounts/sign-in-throttle.ts).
+      await db.schema
+        .createTable('sign_in_throttle')
+        .addColumn('key', 'text', (c) => c.primaryKey())
+        .addColumn('failures', 'integer', (c) => c.notNull())
+        .addColumn('window_started_at', 'bigint', (c) => c.notNull())
+        .addColumn('not_before', 'bigint')
+        .addColumn('locked_until', 'bigint')
+        .addColumn('updated_at', 'bigint', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('sign_in_throttle_by_update').on('sign_in_throttle').column('updated_at').execute();
+      // Which Floe user an identity provider's subject is (OIDC sign-in).
+      await db.schema
+        .createTable('user_identities')
+        .addColumn('issuer', 'text', (c) => c.notNull())
+        .addColumn('subject', 'text', (c) => c.notNull())
+        .addColumn('user_id', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('last_sign_in_at', 'bigint', (c) => c.notNull())
+        .addPrimaryKeyConstraint('user_identities_key', ['issuer', 'subject'])
+        .execute();
+      await db.schema.createIndex('user_identities_by_user').on('user_identities').column('user_id').execute();
+    },
+  },
+  '0004-console-takeover': {
+    async up(db: Kysely<unknown>) {
+      // Who opened the desktop when a console was taken over, and which sign-in a console belongs to.
+      await db.schema.alterTable('console_sessions').addColumn('taken_over_by', 'text').execute();
+      await db.schema.alterTable('console_sessions').addColumn('sign_in_session_id', 'text').execute();
+      await db.schema.alterTable('console_tickets').addColumn('sign_in_session_id', 'text').execute();
+      await db.schema.alterTable('console_tickets').addColumn('desktop_owner_id', 'text').execute();
+    },
+  },
 });
 
 export const migrationProvider = (engine: Engine): MigrationProvider => ({

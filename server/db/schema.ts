@@ -58,6 +58,9 @@ export interface ConsoleTicketsTable {
   expires_at: number;
   session_started_at: number | null;
   created_at: number;
+  sign_in_session_id: string | null;
+  /** The desktop's owner when a helpdesk person opens someone else's desktop (else null). */
+  desktop_owner_id: string | null;
 }
 
 /** One browser (or native client) attached to a desktop: all channels opened under one ticket. */
@@ -73,6 +76,10 @@ export interface ConsoleSessionsTable {
   bytes_to_desktop: number;
   bytes_to_browser: number;
   end_reason: string | null;
+  /** Display name and role of whoever took the desktop over, when that ended this session. */
+  taken_over_by: string | null;
+  /** The sign-in this console belongs to: when it ends, the console is closed. */
+  sign_in_session_id: string | null;
 }
 
 export interface AuditLogTable {
@@ -82,6 +89,42 @@ export interface AuditLogTable {
   action: string;
   target: string | null;
   detail: string | null;
+}
+
+/** One sign-in: the session cookie names it; sign-out, the lifetime or the idle timeout end it. */
+export interface SignInSessionsTable {
+  /** sha256 of the session id carried in the (encrypted) session cookie. */
+  id: string;
+  user_id: string;
+  /** 'password' or 'oidc'. */
+  method: string;
+  client_address: string | null;
+  user_agent: string | null;
+  started_at: number;
+  last_seen_at: number;
+  expires_at: number;
+  ended_at: number | null;
+  end_reason: string | null;
+}
+
+/** Failed sign-ins counted per key ('account:NAME' or 'address:IP') within a window. */
+export interface SignInThrottleTable {
+  key: string;
+  failures: number;
+  window_started_at: number;
+  /** Next attempt allowed from (the slow-down), or null. */
+  not_before: number | null;
+  locked_until: number | null;
+  updated_at: number;
+}
+
+/** A person as an OIDC identity provider knows them (issuer + subject), linked to a Floe user. */
+export interface UserIdentitiesTable {
+  issuer: string;
+  subject: string;
+  user_id: string;
+  created_at: number;
+  last_sign_in_at: number;
 }
 
 export interface SettingsTable {
@@ -97,6 +140,9 @@ export interface Database {
   console_sessions: ConsoleSessionsTable;
   audit_log: AuditLogTable;
   settings: SettingsTable;
+  sign_in_sessions: SignInSessionsTable;
+  sign_in_throttle: SignInThrottleTable;
+  user_identities: UserIdentitiesTable;
 }
 
 export type User = Selectable<UsersTable>;
@@ -106,3 +152,4 @@ export type NewDesktop = Insertable<DesktopsTable>;
 export type DesktopUpdate = Updateable<DesktopsTable>;
 export type ConsoleTicketRow = Selectable<ConsoleTicketsTable>;
 export type ConsoleSession = Selectable<ConsoleSessionsTable>;
+export type SignInSession = Selectable<SignInSessionsTable>;

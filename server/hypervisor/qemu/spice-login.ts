@@ -41,6 +41,8 @@ export interface SpiceLoginOptions {
   channelType?: number;
   channelId?: number;
   connectionId?: number;
+  /** An already connected socket to log in over (e.g. a tunnel through an HTTP CONNECT proxy). */
+  socket?: net.Socket;
 }
 
 /** Builds the link header plus SpiceLinkMess a client sends first. */
@@ -98,7 +100,7 @@ export function trySpiceLogin(
   const timeoutMs = options.timeoutMs ?? 5000;
   const channelType = options.channelType ?? SPICE_CHANNEL_MAIN;
   return new Promise((resolve) => {
-    const socket = net.connect({ host, port, noDelay: true });
+    const socket = options.socket ?? net.connect({ host, port, noDelay: true });
     let received = Buffer.alloc(0);
     let stage: 'connecting' | 'reply' | 'result' = 'connecting';
     let settled = false;
@@ -111,10 +113,12 @@ export function trySpiceLogin(
     };
     const timer = setTimeout(() => finish('timeout'), timeoutMs);
 
-    socket.once('connect', () => {
+    const sendLink = () => {
       stage = 'reply';
       socket.write(buildLinkMessage(channelType, options.channelId ?? 0, options.connectionId ?? 0));
-    });
+    };
+    if (options.socket) sendLink();
+    else socket.once('connect', sendLink);
     socket.on('error', () => finish(stage === 'connecting' ? 'unreachable' : 'protocol-error'));
     socket.on('close', () => finish(stage === 'connecting' ? 'unreachable' : 'protocol-error'));
     socket.on('data', (chunk: Buffer) => {

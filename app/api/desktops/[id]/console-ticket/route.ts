@@ -18,6 +18,7 @@ export async function POST(request: Request, context: { params: Promise<{ id: st
     return NextResponse.json(
       {
         path: `/console/ws?ticket=${encodeURIComponent(ticket.ticket)}`,
+        sessionId: ticket.sessionId,
         password: ticket.password,
         expiresAt: ticket.expiresAt,
       },

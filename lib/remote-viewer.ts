@@ -1,0 +1,33 @@
+/**
+ * `.vv` files (virt-viewer's connection files) for opening a desktop in remote-viewer. Each
+ * file carries a fresh console ticket and SPICE password valid for a minute. When Floe's SPICE
+ * proxy runs, the file routes through it (`proxy=`, host `<ticket>.console.floe`), so it works
+ * from any machine that reaches the portal; otherwise it names the desktop's SPICE address
+ * directly, which only works where that address is reachable (loopback: the same machine).
+ */
+import 'server-only';
+import { getRuntime } from '@/server/runtime-registry';
+import type { SessionUser } from './auth';
+
+export async function remoteViewerFile(user: SessionUser, desktopId: string): Promise<{ fileName: string; body: string }> {
+  const runtime = getRuntime();
+  const desktop = await runtime.broker.desktopOfUser(user.id, desktopId);
+  const pool = await runtime.broker.getPool(desktop.pool_name);
+  const ticket = await runtime.tickets.issue({ userId: user.id, desktopId, origin: 'remote-viewer' });
+  await runtime.audit({ actor: user.name, action: 'console ticket (remote-viewer)', target: desktopId });
+  const proxy = runtime.spiceProxy;
+  const lines = [
+    '[virt-viewer]',
+    'type=spice',
+    proxy ? `host=${ticket.ticket}.console.floe` : `host=${desktop.spice_host ?? '127.0.0.1'}`,
+    `port=${proxy ? 5900 : desktop.spice_port}`,
+    `password=${ticket.password}`,
+    ...(proxy ? [`proxy=http://${proxy.host}:${proxy.port}`] : []),
+    `title=${pool.title} (Floe)`,
+    'delete-this-file=1',
+    'toggle-fullscreen=shift+f11',
+    'release-cursor=shift+f12',
+    'secure-attention=ctrl+alt+end',
+  ];
+  return { fileName: `${desktopId}.vv`, body: `${lines.join('\n')}\n` };
+}
