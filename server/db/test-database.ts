@@ -8,7 +8,18 @@ import os from 'node:os';
 import path from 'node:path';
 import { type FloeDatabase, openDatabase } from './database';
 
-const TABLES = ['console_sessions', 'console_tickets', 'desktops', 'pools', 'audit_log', 'users', 'settings'] as const;
+const TABLES = [
+  'console_sessions',
+  'console_tickets',
+  'desktops',
+  'pools',
+  'audit_log',
+  'users',
+  'settings',
+  'sign_in_sessions',
+  'sign_in_throttle',
+  'user_identities',
+] as const;
 
 export async function openTestDatabase(): Promise<FloeDatabase & { dataDir: string; reopen(): Promise<FloeDatabase> }> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'floe-db-'));
