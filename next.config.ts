@@ -1,25 +1,12 @@
 /**
- * Next.js settings. Native and server-only packages stay outside Next's bundles; security
- * headers are set for every page (the console's WebSocket is same-origin, so `connect-src
- * 'self'` covers it).
+ * Next.js settings. Native and server-only packages stay outside Next's bundles. Security
+ * headers: the ones every response gets are set here (lib/security-headers.ts); the
+ * Content-Security-Policy with its per-request nonce is set by proxy.ts (static files get a
+ * policy that allows nothing). `authInterrupts` turns on `forbidden()`, which lib/auth.ts's
+ * requireRole uses to answer a page with 403.
  */
 import type { NextConfig } from 'next';
-
-const dev = process.env.NODE_ENV !== 'production';
-
-const contentSecurityPolicy = [
-  "default-src 'self'",
-  `script-src 'self' 'unsafe-inline'${dev ? " 'unsafe-eval'" : ''}`,
-  "style-src 'self' 'unsafe-inline'",
-  "img-src 'self' data: blob:",
-  "media-src 'self' blob:",
-  "connect-src 'self' ws: wss:",
-  "font-src 'self'",
-  "object-src 'none'",
-  "base-uri 'self'",
-  "form-action 'self'",
-  "frame-ancestors 'none'",
-].join('; ');
+import { COMMON_SECURITY_HEADERS, STATIC_CONTENT_SECURITY_POLICY } from './lib/security-headers';
 
 const nextConfig: NextConfig = {
   serverExternalPackages: ['better-sqlite3', 'pino', 'pg', '@node-rs/argon2', 'kysely'],
@@ -27,16 +14,13 @@ const nextConfig: NextConfig = {
   // `npm test` type checks the whole tree with tsc first; the build need not do it again.
   typescript: { ignoreBuildErrors: true },
   reactStrictMode: true,
+  experimental: { authInterrupts: true },
   async headers() {
     return [
+      { source: '/:path*', headers: COMMON_SECURITY_HEADERS },
       {
-        source: '/:path*',
-        headers: [
-          { key: 'Content-Security-Policy', value: contentSecurityPolicy },
-          { key: 'X-Content-Type-Options', value: 'nosniff' },
-          { key: 'Referrer-Policy', value: 'same-origin' },
-          { key: 'X-Frame-Options', value: 'DENY' },
-        ],
+        source: '/_next/:path*',
+        headers: [{ key: 'Content-Security-Policy', value: STATIC_CONTENT_SECURITY_POLICY }],
       },
     ];
   },

@@ -1,15 +1,26 @@
 'use client';
 /**
- * The sign-in form: user name and password checked by next-auth's credentials provider. A wrong
- * pair gets one plain message (it does not say which of the two was wrong).
+ * The sign-in form: user name and password checked by next-auth's credentials provider, and a
+ * "Sign in with NAME" button when an OIDC provider is configured. Refusals are shown in the
+ * server's own words (a wrong pair gets one plain message that does not say which of the two
+ * was wrong; throttling says how long to wait).
  */
 import { signIn } from 'next-auth/react';
 import { useRouter } from 'next/navigation';
 import { type FormEvent, useState } from 'react';
 
-export function SignInForm({ callbackUrl }: { callbackUrl: string }) {
+const WRONG_PASSWORD = 'Wrong user name or password.';
+const UNAVAILABLE = 'Sign-in is not available right now. Please try again in a moment.';
+
+/** next-auth's error codes are single words; Floe's own messages are sentences and are shown as they are. */
+function messageFor(error: string): string {
+  if (/\s/.test(error)) return error;
+  return error === 'CredentialsSignin' ? WRONG_PASSWORD : UNAVAILABLE;
+}
+
+export function SignInForm({ callbackUrl, oidcName, initialError }: { callbackUrl: string; oidcName?: string | null; initialError?: string | null }) {
   const router = useRouter();
-  const [error, setError] = useState<string | null>(null);
+  const [error, setError] = useState<string | null>(initialError ?? null);
   const [busy, setBusy] = useState(false);
 
   async function submit(event: FormEvent<HTMLFormElement>) {
@@ -21,38 +32,45 @@ export function SignInForm({ callbackUrl }: { callbackUrl: string }) {
       username: String(form.get('username') ?? ''),
       password: String(form.get('password') ?? ''),
       redirect: false,
-    });
+    }).catch(() => undefined);
     if (result?.ok && !result.error) {
       router.replace(callbackUrl);
       router.refresh();
       return;
     }
     setBusy(false);
-    setError(
-      result?.status === 429
-        ? 'Too many attempts. Please wait a little and try again.'
-        : 'Wrong user name or password.',
-    );
+    setError(result?.error ? messageFor(result.error) : UNAVAILABLE);
   }
 
   return (
-    <form className="sign-in" onSubmit={submit} aria-label="Sign in">
-      <label>
-        User name
-        <input name="username" autoComplete="username" required autoFocus />
-      </label>
-      <label>
-        Password
-        <input name="password" type="password" autoComplete="current-password" required />
-      </label>
-      <button className="button" type="submit" disabled={busy}>
-        {busy ? 'Signing in…' : 'Sign in'}
-      </button>
-      {error && (
-        <p role="alert" className="error">
-          {error}
-        </p>
+    <>
+      {/* method="post": should the page's script not run, a plain submit must not put the password in the address. */}
+      <form className="sign-in" method="post" onSubmit={submit} aria-label="Sign in">
+        <label>
+          User name
+          <input name="username" autoComplete="username" required autoFocus maxLength={256} />
+        </label>
+        <label>
+          Password
+          <input name="password" type="password" autoComplete="current-password" required maxLength={1024} />
+        </label>
+        <button className="button" type="submit" disabled={busy}>
+          {busy ? 'Signing in…' : 'Sign in'}
+        </button>
+        {error && (
+          <p role="alert" className="error">
+            {error}
+          </p>
+        )}
+      </form>
+      {oidcName && (
+        <div style={{ marginTop: '1rem', display: 'grid', gap: '0.5rem', maxWidth: '22rem' }}>
+          <p className="meta" style={{ margin: 0 }}>or</p>
+          <button type="button" className="button secondary" disabled={busy} onClick={() => void signIn('oidc', { callbackUrl })}>
+            Sign in with {oidcName}
+          </button>
+        </div>
       )}
-    </form>
+    </>
   );
 }

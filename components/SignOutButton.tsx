@@ -1,11 +1,24 @@
 'use client';
-/** Signs the person out (ends the session cookie) and returns to the sign-in page. */
+/**
+ * Signs the person out and returns to the sign-in page. next-auth clears the cookie and Floe
+ * ends the sign-in session in the database, so a copy of the cookie stops working too.
+ */
 import { signOut } from 'next-auth/react';
+import { useState } from 'react';
 
 export function SignOutButton() {
+  const [busy, setBusy] = useState(false);
   return (
-    <button type="button" className="button secondary" onClick={() => void signOut({ callbackUrl: '/login' })}>
-      Sign out
+    <button
+      type="button"
+      className="button secondary"
+      disabled={busy}
+      onClick={() => {
+        setBusy(true);
+        void signOut({ callbackUrl: '/login' }).catch(() => setBusy(false));
+      }}
+    >
+      {busy ? 'Signing out…' : 'Sign out'}
     </button>
   );
 }
