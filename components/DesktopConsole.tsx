@@ -1,27 +1,55 @@
 'use client';
 /**
  * The desktop page's client: while the desktop boots it shows the steps (starting → booting →
- * connecting) with a progress bar; once the desktop is ready it gets a console ticket, loads
- * spice-html5 (dynamically: it touches `navigator` at import) and shows the screen scaled to
- * fill the window. The connection is opened in a deferred step so React StrictMode's
- * mount-unmount-mount does not open two consoles (SPICE's second login would kick the first),
- * and it is stopped when the page goes away.
+ * connecting) with a progress bar; once the desktop is ready it opens the console (a
+ * ConsoleConnection: ticket, spice-html5, reconnect with backoff) and shows the screen, scaled
+ * to the window or at its real size, under a toolbar (ConsoleToolbar). The connection starts
+ * in a deferred step so that React StrictMode's mount-unmount-mount does not open two consoles
+ * (SPICE's second login would kick the first), and it is stopped when the page goes away.
+ *
+ * While the console reconnects, the last frame stays on screen, dimmed, with a small
+ * "Reconnecting…" note. Keys are taken from the screen before spice-html5 sees them and sent
+ * by physical key (KeyboardEvent.code). Tabs of this browser tell each other when they open a
+ * desktop's console, so that two tabs do not keep taking the desktop from each other.
  */
 import Link from 'next/link';
 import { useCallback, useEffect, useRef, useState } from 'react';
-import type { SpiceMainConn } from '@spice-project/spice-html5';
 import type { DesktopStage, DesktopView } from '@/lib/desktops';
+import { ConsoleToolbar } from './ConsoleToolbar';
+import styles from './DesktopConsole.module.css';
+import type { Notice } from './PowerMenu';
+import { ConsoleConnection, type ConsoleStatus } from './spice/console-connection';
 
 const SCREEN_ID = 'spice-screen';
 const STEPS = ['Starting', 'Booting', 'Connecting', 'Ready'] as const;
+/** BroadcastChannel on which this browser's tabs say "I opened desktop X's console". */
+const TABS_CHANNEL = 'floe-console';
 
-type ConsoleState = 'waiting' | 'connecting' | 'connected' | 'lost';
-
-function stepOf(stage: DesktopStage, console: ConsoleState): number {
+function stepOf(stage: DesktopStage, status: ConsoleStatus): number {
   if (stage === 'starting') return 0;
   if (stage === 'booting') return 1;
-  if (stage === 'ready') return console === 'connected' ? 3 : 2;
+  if (stage === 'ready') return status.state === 'connected' ? 3 : 2;
   return -1;
+}
+
+function statusText(status: ConsoleStatus, step: number): string {
+  switch (status.state) {
+    case 'idle':
+    case 'connecting':
+      return step >= 0 ? `${STEPS[step]}…` : '';
+    case 'connected':
+      return 'Connected';
+    case 'reconnecting':
+      return 'Reconnecting…';
+    case 'disconnected':
+      return 'Disconnected';
+    case 'opened-elsewhere':
+      return 'Open in another window';
+    case 'signed-out':
+      return 'Signed out';
+    case 'desktop-gone':
+      return 'Not available';
+  }
 }
 
 async function fetchDesktop(id: string): Promise<DesktopView | null> {
@@ -30,15 +58,25 @@ async function fetchDesktop(id: string): Promise<DesktopView | null> {
   return ((await response.json()) as { desktop: DesktopView }).desktop;
 }
 
+const timeOfDay = (at: number) => new Date(at).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
+
 export function DesktopConsole({ initial }: { initial: DesktopView }) {
   const [desktop, setDesktop] = useState(initial);
-  const [consoleState, setConsoleState] = useState<ConsoleState>('waiting');
-  const [problem, setProblem] = useState<string | null>(null);
-  const [attempt, setAttempt] = useState(0);
+  const [status, setStatus] = useState<ConsoleStatus>({ state: 'idle' });
+  const [fit, setFit] = useState(true);
+  const [fullScreen, setFullScreen] = useState(false);
+  const [agent, setAgent] = useState(false);
+  const [notice, setNotice] = useState<Notice | null>(null);
   const [startedAt] = useState(() => Date.now());
   const [now, setNow] = useState(() => Date.now());
+  const pageRef = useRef<HTMLDivElement>(null);
   const stageRef = useRef<HTMLDivElement>(null);
+  const frameRef = useRef<HTMLDivElement>(null);
   const screenRef = useRef<HTMLDivElement>(null);
+  const frozenRef = useRef<HTMLDivElement>(null);
+  const connectionRef = useRef<ConsoleConnection | null>(null);
+  const tabsRef = useRef<BroadcastChannel | null>(null);
+  const [tabId] = useState(() => Math.random().toString(36).slice(2));
 
   const booting = desktop.stage === 'starting' || desktop.stage === 'booting';
   const ready = desktop.stage === 'ready';
@@ -56,100 +94,232 @@ export function DesktopConsole({ initial }: { initial: DesktopView }) {
     return () => clearInterval(timer);
   }, [desktop.id, booting, ready]);
 
-  // Connect the console once the desktop is ready.
+  // The console, while the desktop is ready.
   useEffect(() => {
-    if (!ready) return;
-    let cancelled = false;
-    let connection: SpiceMainConn | undefined;
-    const timer = setTimeout(async () => {
-      setConsoleState('connecting');
-      setProblem(null);
-      try {
-        const response = await fetch(`/api/desktops/${encodeURIComponent(desktop.id)}/console-ticket`, {
-          method: 'POST',
-          cache: 'no-store',
-        });
-        const body = (await response.json().catch(() => ({}))) as { path?: string; password?: string; error?: string };
-        if (!response.ok || !body.path || !body.password) {
-          throw new Error(body.error ?? `Floe could not open the console (${response.status}).`);
-        }
-        const spice = await import('@spice-project/spice-html5');
-        if (cancelled) return;
-        const scheme = window.location.protocol === 'https:' ? 'wss' : 'ws';
-        connection = new spice.SpiceMainConn({
-          uri: `${scheme}://${window.location.host}${body.path}`,
-          screen_id: SCREEN_ID,
-          password: body.password,
-          onsuccess: () => !cancelled && setConsoleState('connected'),
-          onerror: () => {
-            if (cancelled) return;
-            setConsoleState('lost');
-            setProblem('The connection to your desktop was lost.');
-          },
-        });
-      } catch (error) {
-        if (cancelled) return;
-        setConsoleState('lost');
-        setProblem(error instanceof Error ? error.message : String(error));
-      }
-    }, 0);
-    return () => {
-      cancelled = true;
-      clearTimeout(timer);
-      try {
-        connection?.stop();
-      } catch {
-        // spice-html5's stop() throws when its elements are already gone; the server closes the rest.
-      }
-      screenRef.current?.replaceChildren();
-    };
-  }, [desktop.id, ready, attempt]);
-
-  // Scale the guest's screen to fill the window, keeping its aspect ratio. A CSS transform keeps
-  // spice-html5's pointer coordinates right (offsetX/offsetY are in the canvas's own pixels).
-  const fit = useCallback(() => {
-    const stage = stageRef.current;
-    const canvas = screenRef.current?.querySelector('canvas');
-    if (!stage || !canvas || !screenRef.current) return;
-    const scale = Math.min(stage.clientWidth / canvas.width, stage.clientHeight / canvas.height);
-    screenRef.current.style.transform = `scale(${Number.isFinite(scale) && scale > 0 ? scale : 1})`;
-    if (!canvas.hasAttribute('aria-label')) {
-      canvas.setAttribute('role', 'application');
-      canvas.setAttribute('aria-label', 'Desktop screen');
-      canvas.setAttribute('aria-roledescription', 'remote desktop');
-    }
-  }, []);
-
-  useEffect(() => {
-    const stage = stageRef.current;
     const screen = screenRef.current;
-    if (!stage || !screen) return;
-    const resize = new ResizeObserver(fit);
+    if (!ready || !screen) return;
+    const connection = new ConsoleConnection({
+      desktopId: desktop.id,
+      screen,
+      loadSpice: () => import('@spice-project/spice-html5'),
+      onStatus: setStatus,
+      onDesktop: setDesktop,
+      onAgent: setAgent,
+      onSessionStart: () => tabsRef.current?.postMessage({ desktopId: desktop.id, tab: tabId, at: Date.now() }),
+      onLastFrame: (canvas) => {
+        for (const name of ['role', 'aria-label', 'aria-roledescription', 'tabindex']) canvas.removeAttribute(name);
+        frozenRef.current?.replaceChildren(canvas);
+      },
+    });
+    connectionRef.current = connection;
+    const timer = setTimeout(() => connection.start(), 0);
+    const online = () => connection.retryNow();
+    window.addEventListener('online', online);
+    return () => {
+      clearTimeout(timer);
+      window.removeEventListener('online', online);
+      connection.stop();
+      if (connectionRef.current === connection) connectionRef.current = null;
+      frozenRef.current?.replaceChildren();
+    };
+  }, [desktop.id, ready, tabId]);
+
+  // Tabs of this browser: the one that opens a desktop's console last keeps it.
+  useEffect(() => {
+    if (typeof BroadcastChannel === 'undefined') return;
+    const tabs = new BroadcastChannel(TABS_CHANNEL);
+    tabsRef.current = tabs;
+    tabs.onmessage = (event: MessageEvent<{ desktopId?: string; tab?: string; at?: number }>) => {
+      const { desktopId, tab, at } = event.data ?? {};
+      if (desktopId !== desktop.id || tab === tabId) return;
+      const connection = connectionRef.current;
+      const state = connection?.status.state;
+      if (connection && (state === 'connected' || state === 'connecting' || state === 'reconnecting')) {
+        connection.openedElsewhere(typeof at === 'number' ? at : Date.now());
+      }
+    };
+    return () => {
+      tabs.close();
+      tabsRef.current = null;
+    };
+  }, [desktop.id, tabId]);
+
+  // Scale the guest's screen (or, while reconnecting, its last frame) to the window, keeping its
+  // aspect ratio, or show it at its real size. A CSS transform keeps spice-html5's pointer
+  // coordinates right: offsetX/offsetY are in the canvas's own pixels.
+  const layout = useCallback(() => {
+    const stage = stageRef.current;
+    const frame = frameRef.current;
+    const live = screenRef.current?.querySelector('canvas');
+    if (live) {
+      frozenRef.current?.replaceChildren();
+      if (!live.hasAttribute('aria-label')) {
+        live.setAttribute('role', 'application');
+        live.setAttribute('aria-label', 'Desktop screen');
+        live.setAttribute('aria-roledescription', 'remote desktop');
+      }
+    }
+    const canvas = live ?? frozenRef.current?.querySelector('canvas');
+    if (!stage || !frame || !canvas) return;
+    const scale = fit ? Math.min(stage.clientWidth / canvas.width, stage.clientHeight / canvas.height) : 1;
+    frame.style.transform = `scale(${Number.isFinite(scale) && scale > 0 ? scale : 1})`;
+  }, [fit]);
+
+  useEffect(() => {
+    const stage = stageRef.current;
+    const frame = frameRef.current;
+    if (!stage || !frame) return;
+    layout();
+    const resize = new ResizeObserver(layout);
     resize.observe(stage);
-    const mutations = new MutationObserver(fit);
-    mutations.observe(screen, { childList: true, subtree: true, attributes: true, attributeFilter: ['width', 'height'] });
+    const mutations = new MutationObserver(layout);
+    mutations.observe(frame, { childList: true, subtree: true, attributes: true, attributeFilter: ['width', 'height'] });
     return () => {
       resize.disconnect();
       mutations.disconnect();
     };
-  }, [fit]);
+  }, [layout]);
 
-  const step = stepOf(desktop.stage, consoleState);
-  const showProgress = booting || (ready && consoleState !== 'connected' && consoleState !== 'lost');
+  // Keys: taken in the capture phase on the screen element, so spice-html5's own handlers
+  // (which map keyCode and call alert() for keys they do not know) never see them.
+  useEffect(() => {
+    const screen = screenRef.current;
+    if (!screen) return;
+    const onKey = (event: KeyboardEvent) => {
+      event.stopPropagation();
+      if (connectionRef.current?.handleKeyEvent(event)) event.preventDefault();
+    };
+    const release = () => connectionRef.current?.releaseAllKeys();
+    screen.addEventListener('keydown', onKey, true);
+    screen.addEventListener('keyup', onKey, true);
+    screen.addEventListener('focusout', release);
+    window.addEventListener('blur', release);
+    return () => {
+      screen.removeEventListener('keydown', onKey, true);
+      screen.removeEventListener('keyup', onKey, true);
+      screen.removeEventListener('focusout', release);
+      window.removeEventListener('blur', release);
+    };
+  }, []);
+
+  useEffect(() => {
+    const onChange = () => setFullScreen(document.fullscreenElement !== null && document.fullscreenElement === pageRef.current);
+    document.addEventListener('fullscreenchange', onChange);
+    return () => document.removeEventListener('fullscreenchange', onChange);
+  }, []);
+
+  // Info notices fade after a while; errors stay until the next one.
+  useEffect(() => {
+    if (notice?.kind !== 'info') return;
+    const timer = setTimeout(() => setNotice((n) => (n === notice ? null : n)), 10_000);
+    return () => clearTimeout(timer);
+  }, [notice]);
+
+  const focusScreen = () => screenRef.current?.querySelector('canvas')?.focus();
+
+  function changeFullScreen(want: boolean) {
+    if (want) {
+      pageRef.current?.requestFullscreen().catch(() => setNotice({ kind: 'error', text: 'The browser did not allow full screen.' }));
+    } else if (document.fullscreenElement) {
+      void document.exitFullscreen();
+    }
+  }
+
+  function sendCtrlAltDel() {
+    if (!connectionRef.current?.sendCtrlAltDel()) setNotice({ kind: 'error', text: 'Ctrl+Alt+Del was not sent: the console is not connected.' });
+    focusScreen();
+  }
+
+  function resizeDesktop() {
+    const stage = stageRef.current;
+    if (!stage || !connectionRef.current?.resizeDesktop(stage.clientWidth, stage.clientHeight)) {
+      setNotice({ kind: 'error', text: 'The desktop cannot be resized: its SPICE agent is not running.' });
+      return;
+    }
+    setFit(true);
+    setNotice({ kind: 'info', text: 'Asked the desktop to fit the window.' });
+    focusScreen();
+  }
+
+  async function sendText(text: string) {
+    const connection = connectionRef.current;
+    if (!connection) return;
+    focusScreen();
+    let shown = 0;
+    const result = await connection.typeText(text, {
+      onProgress: (typed, total) => {
+        if (typed - shown >= 25 || typed === total) {
+          shown = typed;
+          setNotice({ kind: 'info', text: `Typing… ${typed} of ${total} characters` });
+        }
+      },
+    });
+    const skipped = [...new Set(result.skipped)].join(' ');
+    if (result.typed < result.total) {
+      setNotice({ kind: 'error', text: `Typing stopped after ${result.typed} of ${result.total} characters: the console was disconnected.` });
+    } else if (skipped) {
+      setNotice({ kind: 'error', text: `Typed ${result.typed} characters. Left out ${result.skipped.length} that a US keyboard cannot type: ${skipped}` });
+    } else {
+      setNotice({ kind: 'info', text: `Typed ${result.typed} characters.` });
+    }
+  }
+
+  const step = stepOf(desktop.stage, status);
+  const firstConnect = status.state === 'idle' || status.state === 'connecting';
+  const showProgress = booting || (ready && firstConnect);
   const seconds = Math.max(0, Math.round((now - startedAt) / 1000));
+  const connected = status.state === 'connected';
+  const live = connected || status.state === 'connecting' || status.state === 'reconnecting';
+  const signInAgain = `/login?callbackUrl=${encodeURIComponent(`/desktops/${desktop.id}`)}`;
 
   return (
-    <div className="console-page">
+    <div className="console-page" ref={pageRef}>
       <nav className="console-bar" aria-label="Desktop">
         <Link href="/desktops">← My desktops</Link>
         <span>{desktop.pool}</span>
-        <span className="spacer" />
-        <span className="console-status" role="status">
-          {consoleState === 'connected' ? 'Connected' : showProgress ? `${STEPS[Math.max(step, 0)]}…` : ''}
+        <span className="console-status" role="status" aria-label="Console connection">
+          {ready || booting ? statusText(status, step) : ''}
         </span>
+        {notice &&
+          (notice.kind === 'error' ? (
+            <span role="alert" className={styles.noticeError}>
+              {notice.text}
+            </span>
+          ) : (
+            <span role="status" className={styles.notice}>
+              {notice.text}
+            </span>
+          ))}
+        <span className="spacer" />
+        {(ready || booting) && (
+          <ConsoleToolbar
+            desktopId={desktop.id}
+            connected={connected}
+            live={live && ready}
+            fit={fit}
+            onFitChange={setFit}
+            agent={agent}
+            onResizeDesktop={resizeDesktop}
+            fullScreen={fullScreen}
+            onFullScreenChange={changeFullScreen}
+            onCtrlAltDel={sendCtrlAltDel}
+            onSendText={(text) => void sendText(text)}
+            onDisconnect={() => connectionRef.current?.disconnect()}
+            onNotice={setNotice}
+            onDesktop={setDesktop}
+          />
+        )}
       </nav>
-      <div className="console-stage" ref={stageRef}>
-        <div id={SCREEN_ID} className="console-screen" ref={screenRef} />
+      <div className={`console-stage ${fit ? '' : styles.stageActualSize}`} ref={stageRef}>
+        <div className={styles.frame} ref={frameRef}>
+          <div id={SCREEN_ID} className="console-screen" ref={screenRef} />
+          <div className={styles.frozen} ref={frozenRef} aria-hidden="true" />
+        </div>
+        {ready && status.state === 'reconnecting' && (
+          <p className={styles.reconnecting} title={status.reason}>
+            Reconnecting…
+          </p>
+        )}
         {showProgress && (
           <section className="boot-progress" aria-labelledby="boot-title" style={{ position: 'absolute' }}>
             <h1 id="boot-title">Getting your desktop ready</h1>
@@ -179,13 +349,41 @@ export function DesktopConsole({ initial }: { initial: DesktopView }) {
             </p>
           </section>
         )}
-        {ready && consoleState === 'lost' && (
-          <section className="boot-progress" role="alert" style={{ position: 'absolute' }}>
-            <h1>Not connected</h1>
-            <p>{problem}</p>
-            <button type="button" className="button" onClick={() => setAttempt((n) => n + 1)}>
+        {ready && status.state === 'disconnected' && (
+          <section className="boot-progress" aria-labelledby="disconnected-title" style={{ position: 'absolute' }}>
+            <h1 id="disconnected-title">Disconnected</h1>
+            <p>You disconnected from your desktop. It keeps running.</p>
+            <button type="button" className="button" onClick={() => connectionRef.current?.reconnect()}>
               Reconnect
             </button>
+          </section>
+        )}
+        {ready && status.state === 'opened-elsewhere' && (
+          <section className="boot-progress" aria-labelledby="elsewhere-title" style={{ position: 'absolute' }}>
+            <h1 id="elsewhere-title">Opened in another window</h1>
+            <p>Your desktop was opened in another window of this browser at {timeOfDay(status.at)}.</p>
+            <button type="button" className="button" onClick={() => connectionRef.current?.reconnect()}>
+              Use it here
+            </button>
+          </section>
+        )}
+        {status.state === 'signed-out' && (
+          <section className="boot-progress" role="alert" style={{ position: 'absolute' }}>
+            <h1>Signed out</h1>
+            <p>
+              Your sign-in has ended. <Link href={signInAgain}>Sign in again</Link>.
+            </p>
+          </section>
+        )}
+        {ready && status.state === 'desktop-gone' && (
+          <section className="boot-progress" role="alert" style={{ position: 'absolute' }}>
+            <h1>Your desktop is not available</h1>
+            <p>{status.message}</p>
+            <p>
+              <Link className="button" href="/desktops">
+                Back to my desktops
+              </Link>
+            </p>
           </section>
         )}
       </div>

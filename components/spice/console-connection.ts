@@ -1,0 +1,442 @@
+/**
+ * One desktop's console in the page, kept alive. It gets a console ticket, opens a spice-html5
+ * connection with it, and when the connection drops (the relay or SPICE closed it, the network
+ * went away) it stops that connection completely, clears the screen element (canvas ids are
+ * document-global) and connects again with a fresh ticket after 0.5 s, 1 s, 2 s, 4 s, 8 s, then
+ * every 10 s. Before each retry it asks for the desktop's state, and it stops trying for good
+ * when the desktop is gone, stopped or failed, or when the person's sign-in has ended.
+ *
+ * It also carries the keyboard: keys by physical position (see scancodes.ts) sent over
+ * spice-html5's inputs channel, Ctrl+Alt+Del, and text typed as keystrokes.
+ *
+ * Framework-free: the page gives it the screen element, a loader for spice-html5 and a status
+ * listener; unit tests give it fakes of all three and of fetch.
+ */
+import type { SpiceError, SpiceMainConn, SpiceOutgoingMessage } from '@spice-project/spice-html5';
+import type { DesktopView } from '@/lib/desktops';
+import {
+  PAUSE_CODE,
+  PAUSE_MESSAGES,
+  SCANCODES,
+  SPICE_KEY_DOWN,
+  SPICE_KEY_UP,
+  keystrokesForText,
+  spiceKeyCode,
+  usKeystroke,
+} from './scancodes';
+
+export type SpiceModule = Pick<typeof import('@spice-project/spice-html5'), 'SpiceMainConn' | 'sendCtrlAltDel'>;
+
+export type ConsoleStatus =
+  | { state: 'idle' }
+  | { state: 'connecting' }
+  /** Up, with its inputs channel ready: keys and clicks reach the desktop. */
+  | { state: 'connected' }
+  /**
+   * The connection dropped (or could not be opened); the next try is in `retryInMs`.
+   * `attempt` counts the tries since the console was last up for a while.
+   */
+  | { state: 'reconnecting'; attempt: number; retryInMs: number; reason: string }
+  /** The person pressed Disconnect. */
+  | { state: 'disconnected' }
+  /** Opened in another window of this browser (see ConsoleConnection.openedElsewhere). */
+  | { state: 'opened-elsewhere'; at: number }
+  | { state: 'signed-out' }
+  | { state: 'desktop-gone'; message: string };
+
+export interface ConsoleConnectionOptions {
+  desktopId: string;
+  /** The element spice-html5 draws into; its id is given to spice-html5 as screen_id. */
+  screen: HTMLElement;
+  loadSpice: () => Promise<SpiceModule>;
+  onStatus: (status: ConsoleStatus) => void;
+  /** Called with the desktop's state whenever a retry looked it up. */
+  onDesktop?: (desktop: DesktopView) => void;
+  /** Called when a connection's main channel logged in: SPICE has just dropped any other client. */
+  onSessionStart?: () => void;
+  /** Called with true when the guest's SPICE agent is there (resize is possible), false when the connection goes. */
+  onAgent?: (present: boolean) => void;
+  /** Called with the last frame's canvas (detached, id removed) when a connection is torn down. */
+  onLastFrame?: (canvas: HTMLCanvasElement) => void;
+  /** Where the page is: the WebSocket goes to the same host (default: window.location). */
+  location?: { protocol: string; host: string };
+  fetch?: typeof fetch;
+  /** Waits before retry 1, 2, 3...; the last one repeats. Default 500, 1000, 2000, 4000, 8000, 10000 ms. */
+  retryDelaysMs?: readonly number[];
+  /** A connection that stayed up this long starts the retry delays from the first again. Default 5000 ms. */
+  stableAfterMs?: number;
+  /**
+   * Pause after each key press or release of typed text. The guest's PS/2 keyboard buffer holds
+   * 16 bytes and QEMU drops what does not fit, so a guest that stalls for a moment (a busy host)
+   * loses keys sent in a burst. Default 20 ms: about 25 characters a second, and a guest may
+   * stall for about 300 ms without losing any.
+   */
+  typingDelayMs?: number;
+}
+
+const DEFAULT_RETRY_DELAYS_MS = [500, 1000, 2000, 4000, 8000, 10_000];
+
+/** A reason to stop retrying, found while looking up the desktop or asking for a ticket. */
+class EndOfConsole extends Error {
+  constructor(readonly status: ConsoleStatus) {
+    super(status.state);
+  }
+}
+
+/** The desktop is not ready for a console yet (e.g. booting again after a reset): try later. */
+class NotReadyYet extends Error {}
+
+const GONE_STAGES: Record<string, string> = {
+  stopping: 'Your desktop is shutting down.',
+  stopped: 'Your desktop is shut down.',
+  failed: 'Your desktop stopped unexpectedly.',
+};
+
+function keyMessage(type: number, code: number): SpiceOutgoingMessage {
+  return {
+    buffer_size: () => 10,
+    to_buffer(buffer: ArrayBuffer, at = 0) {
+      const dv = new DataView(buffer);
+      dv.setUint16(at, type, true);
+      dv.setUint32(at + 2, 4, true);
+      dv.setUint32(at + 6, code, true);
+    },
+  };
+}
+
+function describe(error: unknown): string {
+  if (error instanceof Error) return error.message;
+  if (typeof Event !== 'undefined' && error instanceof Event) return 'The connection failed.';
+  return String(error);
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+export class ConsoleConnection {
+  private readonly options: ConsoleConnectionOptions;
+  private readonly fetch: typeof fetch;
+  private readonly retryDelaysMs: readonly number[];
+  private readonly stableAfterMs: number;
+  private readonly typingDelayMs: number;
+  /** Bumped whenever what is in flight must be forgotten (new attempt, stop, end). */
+  private generation = 0;
+  private connection: SpiceMainConn | undefined;
+  private spice: SpiceModule | undefined;
+  private retryTimer: ReturnType<typeof setTimeout> | undefined;
+  private inputsTimer: ReturnType<typeof setTimeout> | undefined;
+  private failures = 0;
+  private connectedAt = 0;
+  private current: ConsoleStatus = { state: 'idle' };
+  /** Keys held down in the guest, by KeyboardEvent.code, with the scancode sent for each. */
+  private readonly pressed = new Map<string, number>();
+
+  constructor(options: ConsoleConnectionOptions) {
+    this.options = options;
+    this.fetch = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
+    this.retryDelaysMs = options.retryDelaysMs ?? DEFAULT_RETRY_DELAYS_MS;
+    this.stableAfterMs = options.stableAfterMs ?? 5000;
+    this.typingDelayMs = options.typingDelayMs ?? 20;
+  }
+
+  get status(): ConsoleStatus {
+    return this.current;
+  }
+
+  /** Connects for the first time. */
+  start(): void {
+    this.failures = 0;
+    void this.connect(false);
+  }
+
+  /** The person asked to connect again (after Disconnect, or after it was opened elsewhere). */
+  reconnect(): void {
+    this.failures = 0;
+    void this.connect(false);
+  }
+
+  /** While waiting to retry, retry now (e.g. the browser is back online). */
+  retryNow(): void {
+    if (this.current.state === 'reconnecting' && this.retryTimer !== undefined) void this.connect(true);
+  }
+
+  /** The person pressed Disconnect: close the console and do not come back by itself. */
+  disconnect(): void {
+    this.finish({ state: 'disconnected' });
+  }
+
+  /** This desktop was opened in another window: leave it to that one. */
+  openedElsewhere(at: number): void {
+    this.finish({ state: 'opened-elsewhere', at });
+  }
+
+  /** The page is going away: close everything and report nothing more. */
+  stop(): void {
+    this.generation++;
+    this.clearTimers();
+    this.teardown(false);
+  }
+
+  private setStatus(status: ConsoleStatus): void {
+    this.current = status;
+    this.options.onStatus(status);
+  }
+
+  private finish(status: ConsoleStatus): void {
+    this.generation++;
+    this.clearTimers();
+    this.teardown(true);
+    this.setStatus(status);
+  }
+
+  private clearTimers(): void {
+    if (this.retryTimer !== undefined) clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
+    if (this.inputsTimer !== undefined) clearTimeout(this.inputsTimer);
+    this.inputsTimer = undefined;
+  }
+
+  /**
+   * spice-html5 reports success when the main channel is up; the inputs channel links a moment
+   * later, and keys sent before it is ready are lost. "Connected" waits for it (at most 10 s).
+   */
+  private whenInputsReady(generation: number, then: () => void): void {
+    const started = Date.now();
+    const check = () => {
+      this.inputsTimer = undefined;
+      if (generation !== this.generation) return;
+      if (this.canType || Date.now() - started > 10_000) then();
+      else this.inputsTimer = setTimeout(check, 25);
+    };
+    check();
+  }
+
+  /** Stops the spice-html5 connection, keeps its last frame, and empties the screen element. */
+  private teardown(keepLastFrame: boolean): void {
+    const connection = this.connection;
+    this.connection = undefined;
+    this.pressed.clear();
+    if (connection) this.options.onAgent?.(false);
+    const screen = this.options.screen;
+    const canvas = screen.querySelector('canvas');
+    if (connection) {
+      try {
+        connection.stop();
+      } catch {
+        // The patched stop() does not throw; an unpatched one may, and the server closes the rest.
+      }
+    }
+    screen.replaceChildren();
+    screen.style.removeProperty('height');
+    screen.style.removeProperty('cursor');
+    if (keepLastFrame && canvas && this.options.onLastFrame) {
+      canvas.removeAttribute('id');
+      this.options.onLastFrame(canvas);
+    }
+  }
+
+  private async connect(isRetry: boolean): Promise<void> {
+    const generation = ++this.generation;
+    this.clearTimers();
+    this.teardown(true);
+    if (!isRetry) this.setStatus({ state: 'connecting' });
+    try {
+      if (isRetry) await this.checkDesktop();
+      if (generation !== this.generation) return;
+      const ticket = await this.requestTicket();
+      if (generation !== this.generation) return;
+      this.spice ??= await this.options.loadSpice();
+      if (generation !== this.generation) return;
+      const location = this.options.location ?? window.location;
+      const scheme = location.protocol === 'https:' ? 'wss' : 'ws';
+      this.options.screen.replaceChildren();
+      this.connection = new this.spice.SpiceMainConn({
+        uri: `${scheme}://${location.host}${ticket.path}`,
+        screen_id: this.options.screen.id,
+        password: ticket.password,
+        onsuccess: () => {
+          if (generation !== this.generation) return;
+          this.connectedAt = Date.now();
+          this.options.onSessionStart?.();
+          this.whenInputsReady(generation, () => this.setStatus({ state: 'connected' }));
+        },
+        onerror: (error) => {
+          if (generation === this.generation) this.dropped(error);
+        },
+        onagent: () => {
+          if (generation === this.generation) this.options.onAgent?.(true);
+        },
+      });
+    } catch (error) {
+      if (generation !== this.generation) return;
+      if (error instanceof EndOfConsole) this.finish(error.status);
+      else this.retryLater(describe(error));
+    }
+  }
+
+  private dropped(error: SpiceError | Event): void {
+    const wasUpFor = this.connectedAt ? Date.now() - this.connectedAt : 0;
+    this.connectedAt = 0;
+    if (wasUpFor >= this.stableAfterMs) this.failures = 0;
+    this.generation++;
+    this.teardown(true);
+    this.retryLater(describe(error));
+  }
+
+  private retryLater(reason: string): void {
+    const delay = this.retryDelaysMs[Math.min(this.failures, this.retryDelaysMs.length - 1)] ?? 10_000;
+    this.failures++;
+    const generation = ++this.generation;
+    this.setStatus({ state: 'reconnecting', attempt: this.failures, retryInMs: delay, reason });
+    this.clearTimers();
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined;
+      if (generation === this.generation) void this.connect(true);
+    }, delay);
+  }
+
+  /** Looks the desktop up before a retry; throws EndOfConsole if there is no point in retrying. */
+  private async checkDesktop(): Promise<void> {
+    const response = await this.fetch(`/api/desktops/${encodeURIComponent(this.options.desktopId)}`, { cache: 'no-store' });
+    const body = (await response.json().catch(() => ({}))) as { desktop?: DesktopView; error?: string };
+    if (response.status === 401) throw new EndOfConsole({ state: 'signed-out' });
+    if (response.status === 404) {
+      throw new EndOfConsole({ state: 'desktop-gone', message: body.error ?? 'This desktop no longer exists.' });
+    }
+    if (!response.ok || !body.desktop) throw new Error(body.error ?? `Floe did not answer (${response.status}).`);
+    this.options.onDesktop?.(body.desktop);
+    const gone = GONE_STAGES[body.desktop.stage];
+    if (gone) throw new EndOfConsole({ state: 'desktop-gone', message: body.desktop.failureReason ?? gone });
+    if (body.desktop.stage !== 'ready') throw new NotReadyYet('The desktop is starting again.');
+  }
+
+  private async requestTicket(): Promise<{ path: string; password: string }> {
+    const response = await this.fetch(`/api/desktops/${encodeURIComponent(this.options.desktopId)}/console-ticket`, {
+      method: 'POST',
+      cache: 'no-store',
+    });
+    const body = (await response.json().catch(() => ({}))) as { path?: string; password?: string; error?: string };
+    if (response.status === 401) throw new EndOfConsole({ state: 'signed-out' });
+    if (response.status === 404) {
+      throw new EndOfConsole({ state: 'desktop-gone', message: body.error ?? 'This desktop no longer exists.' });
+    }
+    if (response.status === 409) throw new NotReadyYet(body.error ?? 'The desktop is not ready yet.');
+    if (!response.ok || !body.path || !body.password) {
+      throw new Error(body.error ?? `Floe could not open the console (${response.status}).`);
+    }
+    return { path: body.path, password: body.password };
+  }
+
+  /**
+   * Asks the guest (through its SPICE agent) to change its screen to `width` x `height`, rounded
+   * down to multiples of 8 as X.Org wants. False when there is no agent to ask.
+   */
+  resizeDesktop(width: number, height: number): boolean {
+    const connection = this.connection;
+    if (!connection?.agent_connected) return false;
+    const w = Math.floor(width / 8) * 8;
+    const h = Math.floor(height / 8) * 8;
+    if (w < 320 || h < 200) return false;
+    connection.resize_window(0, w, h, 32, 0, 0);
+    return true;
+  }
+
+  // --- Keyboard -------------------------------------------------------------------------------
+
+  /** True when key messages can be sent now. */
+  get canType(): boolean {
+    return this.connection?.inputs?.state === 'ready';
+  }
+
+  private send(type: number, code: number): boolean {
+    const inputs = this.connection?.inputs;
+    if (!inputs || inputs.state !== 'ready') return false;
+    inputs.send_msg(keyMessage(type, code));
+    return true;
+  }
+
+  /** Presses or releases the key at a physical position (`KeyboardEvent.code`); false if unknown. */
+  key(code: string, down: boolean): boolean {
+    if (code === PAUSE_CODE) {
+      if (down) for (const [type, value] of PAUSE_MESSAGES) this.send(type, value);
+      return true;
+    }
+    const scancode = SCANCODES[code];
+    if (scancode === undefined) return false;
+    if (!down && !this.pressed.has(code)) return true; // its press went elsewhere (e.g. before focus)
+    if (down) this.pressed.set(code, scancode);
+    else this.pressed.delete(code);
+    this.send(down ? SPICE_KEY_DOWN : SPICE_KEY_UP, spiceKeyCode(scancode, down));
+    return true;
+  }
+
+  /**
+   * Handles a keydown or keyup from the screen. Returns true when the key was sent (the page
+   * then keeps the browser from acting on it). A key without a code (some on-screen keyboards)
+   * is typed by its character on a US layout.
+   */
+  handleKeyEvent(event: Pick<KeyboardEvent, 'type' | 'code' | 'key' | 'isComposing'>): boolean {
+    if (event.isComposing) return false;
+    const down = event.type === 'keydown';
+    if (event.code && this.key(event.code, down)) return true;
+    if (down && [...event.key].length === 1) {
+      const stroke = usKeystroke(event.key);
+      if (stroke) {
+        this.tap(stroke.code, stroke.shift);
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** Releases every key still held in the guest (the screen lost focus with keys down). */
+  releaseAllKeys(): void {
+    for (const code of [...this.pressed.keys()]) this.key(code, false);
+  }
+
+  private tap(code: string, shift: boolean): void {
+    if (shift) this.key('ShiftLeft', true);
+    this.key(code, true);
+    this.key(code, false);
+    if (shift) this.key('ShiftLeft', false);
+  }
+
+  /** Sends Ctrl+Alt+Del (through spice-html5's patched sendCtrlAltDel). */
+  sendCtrlAltDel(): boolean {
+    if (!this.connection || !this.spice || !this.canType) return false;
+    this.spice.sendCtrlAltDel(this.connection);
+    return true;
+  }
+
+  /**
+   * Types `text` as keystrokes on a US layout, pausing after every key press and release (see
+   * typingDelayMs); Shift stays down across a run of shifted characters. Stops early if the
+   * connection goes away or `signal` is aborted. Reports the characters typed and those a US
+   * keyboard cannot type.
+   */
+  async typeText(
+    text: string,
+    { signal, onProgress }: { signal?: AbortSignal; onProgress?: (typed: number, total: number) => void } = {},
+  ): Promise<{ typed: number; total: number; skipped: string[] }> {
+    const { strokes, skipped } = keystrokesForText(text);
+    const connection = this.connection;
+    let typed = 0;
+    let shift = false;
+    const press = async (code: string, down: boolean) => {
+      this.key(code, down);
+      await sleep(this.typingDelayMs);
+    };
+    for (const stroke of strokes) {
+      if (signal?.aborted || this.connection !== connection || !this.canType) break;
+      if (stroke.shift !== shift) {
+        shift = stroke.shift;
+        await press('ShiftLeft', shift);
+      }
+      await press(stroke.code, true);
+      await press(stroke.code, false);
+      typed++;
+      onProgress?.(typed, strokes.length);
+    }
+    if (shift && this.connection === connection) await press('ShiftLeft', false);
+    return { typed, total: strokes.length, skipped };
+  }
+}
