@@ -1,20 +1,20 @@
 /**
  * Pools, for admins: GET lists every pool with its desktops counted by state; POST creates a
  * pool (409 if the name is taken). Bodies are validated field by field: a bad value gets a 400
- * naming the field.
+ * naming the field, with `issues` ([{field, message}], one per field in plain words) for the
+ * pool form to show beside each field.
  */
 import { NextResponse } from 'next/server';
-import { currentUser } from '@/lib/auth';
-import { errorResponse, jsonError, readJson } from '@/lib/http';
-import { PoolDefinitionSchema, poolExists, poolSummaries, savePool } from '@/lib/pools';
+import { readPoolBody } from '@/lib/admin';
+import { requireApiRole } from '@/lib/auth';
+import { errorResponse } from '@/lib/http';
+import { poolExists, poolSummaries, savePool } from '@/lib/pools';
 
 export const dynamic = 'force-dynamic';
 
 export async function GET() {
   try {
-    const user = await currentUser();
-    if (!user) return jsonError(401, 'Please sign in.');
-    if (user.role !== 'admin') return jsonError(403, 'Only administrators may manage pools.');
+    await requireApiRole('admin');
     return NextResponse.json({ pools: await poolSummaries() });
   } catch (error) {
     return errorResponse(error);
@@ -23,13 +23,19 @@ export async function GET() {
 
 export async function POST(request: Request) {
   try {
-    const user = await currentUser();
-    if (!user) return jsonError(401, 'Please sign in.');
-    if (user.role !== 'admin') return jsonError(403, 'Only administrators may manage pools.');
-    const pool = await readJson(request, PoolDefinitionSchema);
-    if (await poolExists(pool.name)) return jsonError(409, `A pool named "${pool.name}" already exists.`);
+    const user = await requireApiRole('admin');
+    const body = await readPoolBody(request);
+    if (!body.ok) return NextResponse.json({ error: body.error, issues: body.issues }, { status: 400 });
+    const pool = body.pool;
+    if (await poolExists(pool.name)) {
+      return NextResponse.json(
+        { error: `A pool named "${pool.name}" already exists.`, issues: [{ field: 'name', message: 'is taken by another pool' }] },
+        { status: 409 },
+      );
+    }
     return NextResponse.json({ pool: await savePool(user, pool, 'create') }, { status: 201 });
   } catch (error) {
     return errorResponse(error);
   }
 }
+

@@ -1,0 +1,146 @@
+/**
+ * The audit log, for admins: who did what to which target and when (sign-ins, consoles,
+ * power actions, helpdesk actions with their reasons, pool changes, KSM), newest first, 50 a
+ * page, with filters (who, action, target, time range in UTC) in the URL and a CSV download of
+ * everything the filters match.
+ */
+import Link from 'next/link';
+import { AdminNav } from '@/components/admin/AdminNav';
+import { When, formatTime } from '@/components/admin/Figures';
+import { TopBar } from '@/components/TopBar';
+import { requireRole } from '@/lib/auth';
+import { type AuditFilter, auditActions, auditFilterFromParams, auditPage } from '@/lib/audit';
+
+export const dynamic = 'force-dynamic';
+export const metadata = { title: 'Audit log · Floe' };
+
+/** "2026-11-30T10:15" for a datetime-local field, in UTC. */
+const forInput = (at: number | undefined) => (at === undefined ? '' : new Date(at).toISOString().slice(0, 16));
+
+function queryOf(filter: AuditFilter, page?: number): string {
+  const params = new URLSearchParams();
+  if (filter.who) params.set('who', filter.who);
+  if (filter.action) params.set('action', filter.action);
+  if (filter.target) params.set('target', filter.target);
+  if (filter.from !== undefined) params.set('from', forInput(filter.from));
+  if (filter.to !== undefined) params.set('to', forInput(filter.to));
+  if (page && page > 1) params.set('page', String(page));
+  const text = params.toString();
+  return text ? `?${text}` : '';
+}
+
+/** The detail column: JSON details as "key: value" pairs, the reason first. */
+function detailText(detail: string | null): string {
+  if (!detail) return '';
+  try {
+    const value = JSON.parse(detail) as unknown;
+    if (value && typeof value === 'object' && !Array.isArray(value)) {
+      const entries = Object.entries(value as Record<string, unknown>).sort(([a], [b]) => (a === 'reason' ? -1 : b === 'reason' ? 1 : 0));
+      return entries.map(([k, v]) => `${k}: ${typeof v === 'string' ? v : JSON.stringify(v)}`).join(' · ');
+    }
+  } catch {
+    // Not JSON: shown as it is.
+  }
+  return detail;
+}
+
+export default async function AuditPage({ searchParams }: { searchParams: Promise<Record<string, string | string[] | undefined>> }) {
+  const user = await requireRole('admin');
+  const { filter, ignored } = auditFilterFromParams(await searchParams);
+  const [{ entries, total, page, pages }, actions] = await Promise.all([auditPage(filter), auditActions()]);
+  const now = Date.now();
+  const filtered = Boolean(filter.who || filter.action || filter.target || filter.from !== undefined || filter.to !== undefined);
+  return (
+    <>
+      <TopBar user={user} />
+      <AdminNav user={user} current="audit" />
+      <main className="page wide">
+        <h1>Audit log</h1>
+        <form className="filters" action="/admin/audit" method="get" aria-label="Filter the audit log">
+          <label>
+            Who
+            <input name="who" type="search" defaultValue={filter.who ?? ''} placeholder="user name" maxLength={200} />
+          </label>
+          <label>
+            Action
+            <select name="action" defaultValue={filter.action ?? ''}>
+              <option value="">Any action</option>
+              {actions.map((a) => (
+                <option key={a} value={a}>
+                  {a}
+                </option>
+              ))}
+            </select>
+          </label>
+          <label>
+            Target
+            <input name="target" type="search" defaultValue={filter.target ?? ''} placeholder="desktop, pool or person" maxLength={200} />
+          </label>
+          <label>
+            From (UTC)
+            <input name="from" type="datetime-local" defaultValue={forInput(filter.from)} />
+          </label>
+          <label>
+            To (UTC)
+            <input name="to" type="datetime-local" defaultValue={forInput(filter.to)} />
+          </label>
+          <button type="submit" className="button small">
+            Filter
+          </button>
+          {filtered && (
+            <Link className="button secondary small" href="/admin/audit">
+              Clear filters
+            </Link>
+          )}
+          <a className="button secondary small" href={`/api/admin/audit/export${queryOf(filter)}`} download>
+            Download CSV
+          </a>
+        </form>
+        {ignored.length > 0 && (
+          <p role="alert" className="error">
+            Ignored a filter that is not valid: {ignored.join(', ')}.
+          </p>
+        )}
+        <p className="meta" role="status" aria-label="Entries shown">
+          {total === 0 ? 'No entry matches.' : `${total.toLocaleString('en')} entr${total === 1 ? 'y' : 'ies'} · page ${page} of ${pages} · times in UTC`}
+        </p>
+        {entries.length > 0 && (
+          <table className="data-table compact">
+            <thead>
+              <tr>
+                <th scope="col">Time</th>
+                <th scope="col">Who</th>
+                <th scope="col">Action</th>
+                <th scope="col">Target</th>
+                <th scope="col">Detail</th>
+              </tr>
+            </thead>
+            <tbody>
+              {entries.map((e) => (
+                <tr key={e.id}>
+                  <td>
+                    <When at={e.at} now={now} />
+                  </td>
+                  <td>{e.actor ?? '–'}</td>
+                  <th scope="row">{e.action}</th>
+                  <td className="mono">{e.target ?? '–'}</td>
+                  <td className="detail">{detailText(e.detail)}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        )}
+        {pages > 1 && (
+          <nav className="pager" aria-label="Audit pages">
+            {page > 1 ? <Link href={`/admin/audit${queryOf(filter, page - 1)}`}>← Newer</Link> : <span className="muted">← Newer</span>}
+            <span>
+              Page {page} of {pages}
+            </span>
+            {page < pages ? <Link href={`/admin/audit${queryOf(filter, page + 1)}`}>Older →</Link> : <span className="muted">Older →</span>}
+          </nav>
+        )}
+        <p className="meta">Rendered {formatTime(now, now)}.</p>
+      </main>
+    </>
+  );
+}

@@ -1,0 +1,40 @@
+'use client';
+/**
+ * "Disconnect" for one open console on the helpdesk's person page: asks for confirmation and a
+ * reason, closes the console on the server (the person's window is told the helpdesk closed
+ * it), announces it and refreshes the page.
+ */
+import { useRouter } from 'next/navigation';
+import { useState } from 'react';
+import { ReasonDialog, postJson } from './ReasonDialog';
+import { announce } from './StaffNotice';
+
+export function DisconnectButton({ sessionId, who }: { sessionId: string; who: string }) {
+  const router = useRouter();
+  const [asking, setAsking] = useState(false);
+
+  async function disconnect(reason: string): Promise<string | null> {
+    const { error } = await postJson(`/api/helpdesk/consoles/${encodeURIComponent(sessionId)}/disconnect`, { reason });
+    if (error) return error;
+    setAsking(false);
+    announce(`${who}'s console was closed.`);
+    router.refresh();
+    return null;
+  }
+
+  return (
+    <>
+      <button type="button" className="button secondary small" onClick={() => setAsking(true)}>
+        Disconnect
+      </button>
+      <ReasonDialog
+        open={asking}
+        title={`Close ${who}'s console?`}
+        message="Their window loses the desktop's screen and is told the helpdesk closed it. The desktop keeps running; they can open it again."
+        confirmLabel="Disconnect"
+        onConfirm={disconnect}
+        onCancel={() => setAsking(false)}
+      />
+    </>
+  );
+}
