@@ -49,18 +49,43 @@ function statusText(status: ConsoleStatus, step: number): string {
       return 'Signed out';
     case 'desktop-gone':
       return 'Not available';
+    case 'in-use':
+      return 'Open elsewhere';
+    case 'taken-over':
+      return 'Opened elsewhere';
+    case 'closed-by-staff':
+      return 'Closed by the helpdesk';
   }
 }
 
-async function fetchDesktop(id: string): Promise<DesktopView | null> {
-  const response = await fetch(`/api/desktops/${encodeURIComponent(id)}`, { cache: 'no-store' });
+async function fetchDesktop(apiBase: string): Promise<DesktopView | null> {
+  const response = await fetch(apiBase, { cache: 'no-store' });
   if (!response.ok) return null;
   return ((await response.json()) as { desktop: DesktopView }).desktop;
 }
 
 const timeOfDay = (at: number) => new Date(at).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
 
-export function DesktopConsole({ initial }: { initial: DesktopView }) {
+export interface DesktopConsoleProps {
+  initial: DesktopView;
+  /** Where the desktop's routes are; the helpdesk opens people's desktops through its own. Default `/api/desktops/<id>`. */
+  apiBase?: string;
+  /** Where "back" goes. Default the person's desktops. */
+  backHref?: string;
+  backLabel?: string;
+}
+
+/** "Chromium 156 on Linux" from a user agent, for the "open elsewhere" prompt. */
+function browserOf(userAgent: string | null): string {
+  if (!userAgent) return 'a browser';
+  const browser = /(Edg|Chrome|Chromium|Firefox|Safari)\/(\d+)/.exec(userAgent);
+  const system = /Windows|Mac OS X|Linux|Android|iPhone/.exec(userAgent)?.[0]?.replace('Mac OS X', 'macOS');
+  const name = browser ? `${browser[1] === 'Edg' ? 'Edge' : browser[1]} ${browser[2]}` : 'a browser';
+  return system ? `${name} on ${system}` : name;
+}
+
+export function DesktopConsole({ initial, apiBase: givenApiBase, backHref = '/desktops', backLabel = 'My desktops' }: DesktopConsoleProps) {
+  const apiBase = givenApiBase ?? `/api/desktops/${encodeURIComponent(initial.id)}`;
   const [desktop, setDesktop] = useState(initial);
   const [status, setStatus] = useState<ConsoleStatus>({ state: 'idle' });
   const [fit, setFit] = useState(true);
@@ -86,13 +111,13 @@ export function DesktopConsole({ initial }: { initial: DesktopView }) {
     if (!booting && !ready) return;
     const timer = setInterval(
       () => {
-        void fetchDesktop(desktop.id).then((d) => d && setDesktop(d));
+        void fetchDesktop(apiBase).then((d) => d && setDesktop(d));
         setNow(Date.now());
       },
       booting ? 400 : 3000,
     );
     return () => clearInterval(timer);
-  }, [desktop.id, booting, ready]);
+  }, [apiBase, booting, ready]);
 
   // The console, while the desktop is ready.
   useEffect(() => {
@@ -100,6 +125,7 @@ export function DesktopConsole({ initial }: { initial: DesktopView }) {
     if (!ready || !screen) return;
     const connection = new ConsoleConnection({
       desktopId: desktop.id,
+      apiBase,
       screen,
       loadSpice: () => import('@spice-project/spice-html5'),
       onStatus: setStatus,
@@ -122,7 +148,7 @@ export function DesktopConsole({ initial }: { initial: DesktopView }) {
       if (connectionRef.current === connection) connectionRef.current = null;
       frozenRef.current?.replaceChildren();
     };
-  }, [desktop.id, ready, tabId]);
+  }, [desktop.id, apiBase, ready, tabId]);
 
   // Tabs of this browser: the one that opens a desktop's console last keeps it.
   useEffect(() => {
@@ -275,7 +301,7 @@ export function DesktopConsole({ initial }: { initial: DesktopView }) {
   return (
     <div className="console-page" ref={pageRef}>
       <nav className="console-bar" aria-label="Desktop">
-        <Link href="/desktops">← My desktops</Link>
+        <Link href={backHref}>← {backLabel}</Link>
         <span>{desktop.pool}</span>
         <span className="console-status" role="status" aria-label="Console connection">
           {ready || booting ? statusText(status, step) : ''}
@@ -343,8 +369,8 @@ export function DesktopConsole({ initial }: { initial: DesktopView }) {
                 : 'Start it again from your desktops.'}
             </p>
             <p>
-              <Link className="button" href="/desktops">
-                Back to my desktops
+              <Link className="button" href={backHref}>
+                Back to {backLabel.toLowerCase()}
               </Link>
             </p>
           </section>
@@ -367,6 +393,44 @@ export function DesktopConsole({ initial }: { initial: DesktopView }) {
             </button>
           </section>
         )}
+        {ready && status.state === 'in-use' && (
+          <section className="boot-progress" role="alertdialog" aria-labelledby="in-use-title" style={{ position: 'absolute' }}>
+            <h1 id="in-use-title">Open in another window</h1>
+            <p>
+              This desktop is open in another window (since {timeOfDay(status.since)}
+              {status.clientAddress ? ` from ${status.clientAddress}` : ''}, {browserOf(status.userAgent)}). Continue here?
+            </p>
+            <p>The other window will be disconnected.</p>
+            <button type="button" className="button" onClick={() => connectionRef.current?.continueHere()}>
+              Continue here
+            </button>{' '}
+            <Link className="button secondary" href={backHref}>
+              Cancel
+            </Link>
+          </section>
+        )}
+        {ready && status.state === 'taken-over' && (
+          <section className="boot-progress" role="alert" aria-labelledby="taken-title" style={{ position: 'absolute' }}>
+            <h1 id="taken-title">{status.by && /^(Helpdesk|Admin) /.test(status.by) ? `${status.by} opened your desktop` : 'Your desktop was opened elsewhere'}</h1>
+            <p>
+              {status.by && /^(Helpdesk|Admin) /.test(status.by)
+                ? `${status.by} opened your desktop at ${timeOfDay(status.at)}.`
+                : `Your desktop was opened elsewhere at ${timeOfDay(status.at)}.`}
+            </p>
+            <button type="button" className="button" onClick={() => connectionRef.current?.reconnect()}>
+              Take it back
+            </button>
+          </section>
+        )}
+        {ready && status.state === 'closed-by-staff' && (
+          <section className="boot-progress" role="alert" aria-labelledby="closed-title" style={{ position: 'absolute' }}>
+            <h1 id="closed-title">Console closed</h1>
+            <p>{status.message} Your desktop keeps running.</p>
+            <button type="button" className="button" onClick={() => connectionRef.current?.reconnect()}>
+              Reconnect
+            </button>
+          </section>
+        )}
         {status.state === 'signed-out' && (
           <section className="boot-progress" role="alert" style={{ position: 'absolute' }}>
             <h1>Signed out</h1>
@@ -380,8 +444,8 @@ export function DesktopConsole({ initial }: { initial: DesktopView }) {
             <h1>Your desktop is not available</h1>
             <p>{status.message}</p>
             <p>
-              <Link className="button" href="/desktops">
-                Back to my desktops
+              <Link className="button" href={backHref}>
+                Back to {backLabel.toLowerCase()}
               </Link>
             </p>
           </section>

@@ -162,7 +162,7 @@ test('every route and page answers each role exactly as it should; only alice re
   for (const who of EVERYONE) await contexts[who].dispose();
 });
 
-test.fixme('a console ticket is refused without its owner’s live sign-in (needs the consoleAccess line in server/main.ts)', async ({ playwright, floe }) => {
+test('a console ticket is refused without its owner’s live sign-in', async ({ playwright, floe }) => {
   // Enable once server/main.ts checks `consoleAccess(req, …)` on the console upgrade (see the
   // report of the sign-in work). Alice's ticket, presented without her cookie or with bob's,
   // must be refused with 401/403 before the relay connects anything.

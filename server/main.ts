@@ -8,7 +8,10 @@
  */
 import http from 'node:http';
 import next from 'next';
+import { clientAddressOfRequest, stampClientAddress } from './accounts/client-address';
+import { consoleAccess } from './accounts/console-access';
 import { ensureDemoAccounts } from './accounts/demo-accounts';
+import { checkSignInSettings } from './accounts/services';
 import { loadConfig, repoRoot } from './config';
 import { REMOTE_VIEWER_ORIGIN } from './broker/console-tickets';
 import { createConsoleRelay } from './console/relay';
@@ -24,6 +27,8 @@ const CONSOLE_SWEEP_MS = 2000;
 
 async function main(): Promise<void> {
   const config = loadConfig();
+  // A bad FLOE_OIDC_* or session setting stops start-up here, naming the variable.
+  log.info({ signIn: checkSignInSettings() }, 'sign-in settings');
   const dev = process.env.NODE_ENV !== 'production';
   process.env.NEXTAUTH_SECRET = loadAuthSecret(config.dataDir);
   // Sign-in URLs follow the Host the browser used (Floe listens on loopback by default, or
@@ -54,9 +59,12 @@ async function main(): Promise<void> {
     },
     isAllowedOrigin: (origin, req) => origin !== undefined && sameHost(origin, req.headers.host),
     resolve: async (req) => {
+      // The browser's sign-in must be live and the ticket its own, before the ticket is claimed.
+      const access = await consoleAccess(req, runtime.database.db);
+      if (!access.ok) return { status: access.status, reason: access.reason };
       const url = new URL(req.url ?? '/', 'http://floe.invalid');
       const check = await runtime.tickets.check(url.searchParams.get('ticket'), req.headers.origin, {
-        address: req.socket.remoteAddress,
+        address: clientAddressOfRequest(req) ?? undefined,
         userAgent: req.headers['user-agent'],
       });
       if (!check.ok) return { status: check.status, reason: check.reason };
@@ -111,6 +119,7 @@ async function main(): Promise<void> {
   }
 
   const server = http.createServer((req, res) => {
+    stampClientAddress(req);
     void handleRequest(req, res);
   });
   server.on('upgrade', (req, socket, head) => {

@@ -48,6 +48,8 @@ function desktopView(stage: DesktopView['stage']): DesktopView {
 interface Script {
   desktop: () => { status: number; body: unknown };
   ticket: () => { status: number; body: unknown };
+  consoles: () => { status: number; body: unknown };
+  session: () => { status: number; body: unknown };
 }
 
 function setup(script: Partial<Script> = {}, options: { retryDelaysMs?: number[]; stableAfterMs?: number } = {}) {
@@ -57,13 +59,21 @@ function setup(script: Partial<Script> = {}, options: { retryDelaysMs?: number[]
   const full: Script = {
     desktop: () => ({ status: 200, body: { desktop: desktopView('ready') } }),
     ticket: () => ({ status: 200, body: { path: `/console/ws?ticket=T${++tickets}`, password: `P${tickets}` } }),
+    consoles: () => ({ status: 200, body: { open: [] } }),
+    session: () => ({ status: 200, body: { session: { endedAt: null, endReason: null, takenOverBy: null } } }),
     ...script,
   };
   const fetchStub = (async (input: string | URL | Request, init?: RequestInit) => {
     const url = String(input);
     const method = init?.method ?? 'GET';
     calls.push(`${method} ${url}`);
-    const answer = url.endsWith('/console-ticket') ? full.ticket() : full.desktop();
+    const answer = url.endsWith('/console-ticket')
+      ? full.ticket()
+      : url.endsWith('/consoles')
+        ? full.consoles()
+        : url.includes('/consoles/')
+          ? full.session()
+          : full.desktop();
     return new Response(JSON.stringify(answer.body), { status: answer.status, headers: { 'content-type': 'application/json' } });
   }) as typeof fetch;
   let cleared = 0;
@@ -110,7 +120,7 @@ test('connects with a fresh ticket to the relay on the page host, and reports su
   assert.equal(options.uri, 'ws://floe.test/console/ws?ticket=T1');
   assert.equal(options.password, 'P1');
   assert.equal(options.screen_id, 'spice-screen');
-  assert.deepEqual(t.calls, ['POST /api/desktops/d1/console-ticket']);
+  assert.deepEqual(t.calls, ['GET /api/desktops/d1/consoles', 'POST /api/desktops/d1/console-ticket']);
   options.onsuccess!('Connected');
   assert.deepEqual(t.statuses.map((s) => s.state), ['connecting', 'connected']);
   t.connection.stop();
@@ -132,7 +142,7 @@ test('a drop stops the old connection, clears the screen and reconnects with a n
   await until(() => FakeSpiceMainConn.instances.length === 2, 'the second connection');
   const second = FakeSpiceMainConn.instances[1]!;
   assert.equal(second.options.uri, 'ws://floe.test/console/ws?ticket=T2');
-  assert.deepEqual(t.calls.slice(1), ['GET /api/desktops/d1', 'POST /api/desktops/d1/console-ticket']);
+  assert.deepEqual(t.calls.slice(2), ['GET /api/desktops/d1', 'POST /api/desktops/d1/console-ticket']);
   assert.equal(t.desktops.length, 1, 'the page hears the desktop state looked up before the retry');
 
   // The old connection's late callbacks change nothing.
@@ -304,4 +314,30 @@ test('"connected" waits until the inputs channel is ready, so that no key is los
   spice.inputs.state = 'ready';
   await until(() => t.statuses.at(-1)?.state === 'connected', 'the connected state');
   t.connection.stop();
+});
+
+test('a console open elsewhere is asked about first; continuing connects', async () => {
+  const t = setup({
+    consoles: () => ({ status: 200, body: { open: [{ id: 'S9', startedAt: 1000, clientAddress: '10.0.0.5', userAgent: 'X' }] } }),
+  });
+  t.connection.start();
+  await until(() => t.statuses.some((s) => s.state === 'in-use'), 'the in-use question');
+  assert.deepEqual(t.statuses.at(-1), { state: 'in-use', since: 1000, clientAddress: '10.0.0.5', userAgent: 'X' });
+  assert.equal(FakeSpiceMainConn.instances.length, 0, 'nothing is connected before the person answers');
+  t.connection.continueHere();
+  await until(() => FakeSpiceMainConn.instances.length === 1, 'a connection');
+});
+
+test('a console taken over is not reconnected by itself; the records say by whom', async () => {
+  const t = setup({
+    ticket: () => ({ status: 200, body: { path: '/console/ws?ticket=T', password: 'P', sessionId: 'S1' } }),
+    session: () => ({ status: 200, body: { session: { endedAt: 5000, endReason: 'taken over', takenOverBy: 'Helpdesk (Helen Okafor)' } } }),
+  });
+  t.connection.start();
+  await until(() => FakeSpiceMainConn.instances.length === 1, 'a connection');
+  FakeSpiceMainConn.instances[0]!.options.onerror?.(new Error('closed'));
+  await until(() => t.statuses.some((s) => s.state === 'taken-over'), 'the taken-over state');
+  assert.deepEqual(t.statuses.at(-1), { state: 'taken-over', by: 'Helpdesk (Helen Okafor)', at: 5000 });
+  assert.ok(t.calls.includes('GET /api/desktops/d1/consoles/S1'));
+  assert.equal(t.calls.filter((c) => c.startsWith('POST')).length, 1, 'no new ticket');
 });

@@ -42,10 +42,18 @@ export type ConsoleStatus =
   /** Opened in another window of this browser (see ConsoleConnection.openedElsewhere). */
   | { state: 'opened-elsewhere'; at: number }
   | { state: 'signed-out' }
-  | { state: 'desktop-gone'; message: string };
+  | { state: 'desktop-gone'; message: string }
+  /** Before connecting: the desktop's console is open elsewhere (from the session records). */
+  | { state: 'in-use'; since: number; clientAddress: string | null; userAgent: string | null }
+  /** Someone opened this desktop elsewhere, which closed this console. */
+  | { state: 'taken-over'; by: string | null; at: number }
+  /** The helpdesk (or an admin) closed this console. */
+  | { state: 'closed-by-staff'; message: string };
 
 export interface ConsoleConnectionOptions {
   desktopId: string;
+  /** Where the desktop's routes are (state, consoles, console-ticket). Default `/api/desktops/<id>`. */
+  apiBase?: string;
   /** The element spice-html5 draws into; its id is given to spice-html5 as screen_id. */
   screen: HTMLElement;
   loadSpice: () => Promise<SpiceModule>;
@@ -129,6 +137,9 @@ export class ConsoleConnection {
   private current: ConsoleStatus = { state: 'idle' };
   /** Keys held down in the guest, by KeyboardEvent.code, with the scancode sent for each. */
   private readonly pressed = new Map<string, number>();
+  private readonly apiBase: string;
+  /** The console session the current (or last) ticket started. */
+  private sessionId: string | undefined;
 
   constructor(options: ConsoleConnectionOptions) {
     this.options = options;
@@ -136,16 +147,31 @@ export class ConsoleConnection {
     this.retryDelaysMs = options.retryDelaysMs ?? DEFAULT_RETRY_DELAYS_MS;
     this.stableAfterMs = options.stableAfterMs ?? 5000;
     this.typingDelayMs = options.typingDelayMs ?? 20;
+    this.apiBase = options.apiBase ?? `/api/desktops/${encodeURIComponent(options.desktopId)}`;
   }
 
   get status(): ConsoleStatus {
     return this.current;
   }
 
-  /** Connects for the first time. */
+  /**
+   * Connects for the first time, unless the desktop's console is open somewhere else: then the
+   * status is `in-use` and `continueHere()` takes it over. A console this tab opened before (a
+   * reload) does not count: its record may not have ended yet.
+   */
   start(): void {
     this.failures = 0;
-    void this.connect(false);
+    const generation = ++this.generation;
+    void this.openElsewhere().then((other) => {
+      if (generation !== this.generation) return;
+      if (other) this.setStatus({ state: 'in-use', since: other.startedAt, clientAddress: other.clientAddress, userAgent: other.userAgent });
+      else void this.connect(false);
+    });
+  }
+
+  /** The person chose to use the desktop here although it is open elsewhere. */
+  continueHere(): void {
+    this.reconnect();
   }
 
   /** The person asked to connect again (after Disconnect, or after it was opened elsewhere). */
@@ -277,9 +303,67 @@ export class ConsoleConnection {
     const wasUpFor = this.connectedAt ? Date.now() - this.connectedAt : 0;
     this.connectedAt = 0;
     if (wasUpFor >= this.stableAfterMs) this.failures = 0;
-    this.generation++;
+    const generation = ++this.generation;
     this.teardown(true);
-    this.retryLater(describe(error));
+    if (!this.sessionId) return this.retryLater(describe(error));
+    // Floe closed it on purpose (taken over, closed by the helpdesk, signed out)? The session's
+    // record says; then there is no point in reconnecting by ourselves.
+    void this.howSessionEnded().then((ending) => {
+      if (generation !== this.generation) return;
+      if (ending) this.finish(ending);
+      else this.retryLater(describe(error));
+    });
+  }
+
+  private async howSessionEnded(): Promise<ConsoleStatus | undefined> {
+    if (!this.sessionId) return undefined;
+    try {
+      const response = await this.fetch(`${this.apiBase}/consoles/${encodeURIComponent(this.sessionId)}`, { cache: 'no-store' });
+      if (response.status === 401) return { state: 'signed-out' };
+      if (!response.ok) return undefined;
+      const { session } = (await response.json()) as { session?: { endedAt: number | null; endReason: string | null; takenOverBy: string | null } };
+      const reason = session?.endReason ?? '';
+      if (reason === 'taken over') return { state: 'taken-over', by: session?.takenOverBy ?? null, at: session?.endedAt ?? Date.now() };
+      if (reason.startsWith('closed by ')) return { state: 'closed-by-staff', message: `${reason.slice('closed by '.length)} closed your console.` };
+      if (reason === 'signed out') return { state: 'signed-out' };
+      return undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Sessions this tab started on this desktop (kept across reloads of the tab). */
+  private get ownSessionsKey(): string {
+    return `floe-console-sessions:${this.options.desktopId}`;
+  }
+
+  private ownSessions(): string[] {
+    try {
+      return JSON.parse(sessionStorage.getItem(this.ownSessionsKey) ?? '[]') as string[];
+    } catch {
+      return [];
+    }
+  }
+
+  private rememberSession(id: string): void {
+    try {
+      sessionStorage.setItem(this.ownSessionsKey, JSON.stringify([...this.ownSessions(), id].slice(-10)));
+    } catch {
+      // No sessionStorage (tests, privacy modes): a reload may then ask once.
+    }
+  }
+
+  /** An open console of this desktop that is not this tab's own, from the records. */
+  private async openElsewhere(): Promise<{ startedAt: number; clientAddress: string | null; userAgent: string | null } | undefined> {
+    try {
+      const response = await this.fetch(`${this.apiBase}/consoles`, { cache: 'no-store' });
+      if (!response.ok) return undefined;
+      const { open } = (await response.json()) as { open?: { id: string; startedAt: number; clientAddress: string | null; userAgent: string | null }[] };
+      const mine = new Set(this.ownSessions());
+      return open?.find((session) => !mine.has(session.id));
+    } catch {
+      return undefined;
+    }
   }
 
   private retryLater(reason: string): void {
@@ -296,7 +380,7 @@ export class ConsoleConnection {
 
   /** Looks the desktop up before a retry; throws EndOfConsole if there is no point in retrying. */
   private async checkDesktop(): Promise<void> {
-    const response = await this.fetch(`/api/desktops/${encodeURIComponent(this.options.desktopId)}`, { cache: 'no-store' });
+    const response = await this.fetch(this.apiBase, { cache: 'no-store' });
     const body = (await response.json().catch(() => ({}))) as { desktop?: DesktopView; error?: string };
     if (response.status === 401) throw new EndOfConsole({ state: 'signed-out' });
     if (response.status === 404) {
@@ -310,11 +394,11 @@ export class ConsoleConnection {
   }
 
   private async requestTicket(): Promise<{ path: string; password: string }> {
-    const response = await this.fetch(`/api/desktops/${encodeURIComponent(this.options.desktopId)}/console-ticket`, {
+    const response = await this.fetch(`${this.apiBase}/console-ticket`, {
       method: 'POST',
       cache: 'no-store',
     });
-    const body = (await response.json().catch(() => ({}))) as { path?: string; password?: string; error?: string };
+    const body = (await response.json().catch(() => ({}))) as { path?: string; password?: string; sessionId?: string; error?: string };
     if (response.status === 401) throw new EndOfConsole({ state: 'signed-out' });
     if (response.status === 404) {
       throw new EndOfConsole({ state: 'desktop-gone', message: body.error ?? 'This desktop no longer exists.' });
@@ -323,6 +407,8 @@ export class ConsoleConnection {
     if (!response.ok || !body.path || !body.password) {
       throw new Error(body.error ?? `Floe could not open the console (${response.status}).`);
     }
+    this.sessionId = body.sessionId;
+    if (body.sessionId) this.rememberSession(body.sessionId);
     return { path: body.path, password: body.password };
   }
 

@@ -3,10 +3,8 @@
  * desktop that is not the viewer's. Opening it takes the desktop over; the person's window is
  * told the helpdesk opened it. Helpdesk people and admins only.
  *
- * DesktopConsole asks /api/desktops/ID… for the desktop's state, its open consoles, how a
- * console ended and a ticket; for someone else's desktop it must ask /api/helpdesk/desktops/ID…
- * instead (the same four routes, the same answers), to be passed once DesktopConsole takes
- * that base path as a prop.
+ * DesktopConsole asks its API base for the desktop's state, its open consoles, how a console
+ * ended and a ticket: here /api/helpdesk/desktops/ID…, the same routes for staff.
  */
 import { notFound } from 'next/navigation';
 import { DesktopConsole } from '@/components/DesktopConsole';
@@ -21,7 +19,14 @@ export default async function HelpdeskConsolePage({ params }: { params: Promise<
   const { id } = await params;
   const found = await helpdeskDesktop(safeDecode(id));
   if (!found) notFound();
-  return <DesktopConsole initial={found.desktop} />;
+  return (
+    <DesktopConsole
+      initial={found.desktop}
+      apiBase={`/api/helpdesk/desktops/${encodeURIComponent(found.desktop.id)}`}
+      backHref={`/helpdesk/people/${encodeURIComponent(found.owner.name)}`}
+      backLabel={`${found.owner.displayName}'s page`}
+    />
+  );
 }
 
 /** A path segment decoded, or as it is when it is not valid percent-encoding. */
