@@ -17,6 +17,7 @@ export const QEMU_BINARY = 'qemu-system-x86_64';
 export const DESKTOP_FILES = {
   disk: 'disk.qcow2',
   qmpSocket: 'qmp.sock',
+  agentSocket: 'qga.sock',
   pidFile: 'qemu.pid',
   serialLog: 'serial.log',
   qemuLog: 'qemu.log',
@@ -27,6 +28,8 @@ export interface DesktopPaths {
   folder: string;
   disk: string;
   qmpSocket: string;
+  /** The qemu-guest-agent's channel (guest-ping for readiness). */
+  agentSocket: string;
   pidFile: string;
   serialLog: string;
   qemuLog: string;
@@ -39,6 +42,7 @@ export function desktopPaths(dataDir: string, id: string): DesktopPaths {
     folder,
     disk: path.join(folder, DESKTOP_FILES.disk),
     qmpSocket: path.join(folder, DESKTOP_FILES.qmpSocket),
+    agentSocket: path.join(folder, DESKTOP_FILES.agentSocket),
     pidFile: path.join(folder, DESKTOP_FILES.pidFile),
     serialLog: path.join(folder, DESKTOP_FILES.serialLog),
     qemuLog: path.join(folder, DESKTOP_FILES.qemuLog),
@@ -97,6 +101,11 @@ export function buildQemuArgs(launch: QemuLaunch): string[] {
     'spicevmc,id=vdagent,name=vdagent',
     '-device',
     'virtserialport,bus=virtio-serial0.0,chardev=vdagent,name=com.redhat.spice.0',
+    // qemu-guest-agent's channel, for guests that run it (readiness by guest-ping).
+    '-chardev',
+    `socket,id=qga0,path=${escapeOptionValue(paths.agentSocket)},server=on,wait=off`,
+    '-device',
+    'virtserialport,bus=virtio-serial0.0,chardev=qga0,name=org.qemu.guest_agent.0',
     '-device',
     'qemu-xhci,id=usb',
     '-device',

@@ -24,6 +24,7 @@ import type {
 } from '../types';
 import { type AcceleratorDecision, resolveAccelerator } from './accelerator';
 import { findFreePort } from './free-port';
+import { waitForGuestAgent } from './guest-agent';
 import { isProcessRunning, isQemuOfFolder, waitForProcessExit } from './process-check';
 import { QmpClient, QmpClosedError } from './qmp-client';
 import { type DesktopPaths, QEMU_BINARY, buildQemuArgs, desktopPaths } from './qemu-command';
@@ -179,7 +180,7 @@ export class QemuHypervisor implements Hypervisor {
         return;
       }
       case 'guest-agent':
-        throw new Error('readiness by guest agent is not supported yet by the QEMU hypervisor');
+        return waitForGuestAgent(vm.paths.agentSocket, deadline, checkAlive);
       case 'serial-marker':
         return this.waitForSerialMarker(vm, readiness.marker, deadline, checkAlive);
     }
