@@ -2,7 +2,7 @@
 /**
  * The console page's controls: Ctrl+Alt+Del, Send text, Fit to window (scaled to the window,
  * or 1:1 with scroll bars), Resize desktop to window (only when the guest runs the SPICE
- * agent), Full screen, Disconnect, and the Power menu. Every control is a
+ * agent), Full screen, Disconnect, Open in remote-viewer (a .vv file), and the Power menu. Every control is a
  * real button with a visible name; toggles say their state with aria-pressed. What the buttons
  * do is up to the page (DesktopConsole), except the power actions (PowerMenu).
  */
@@ -14,6 +14,8 @@ import { SendTextDialog } from './SendTextDialog';
 
 export interface ConsoleToolbarProps {
   desktopId: string;
+  /** Where the desktop's `.vv` file for remote-viewer is downloaded (absent: no such button). */
+  remoteViewerHref?: string;
   /** The console is up: keys can be sent. */
   connected: boolean;
   /** The console is connected or on its way back (Disconnect makes sense). */
@@ -68,6 +70,11 @@ export function ConsoleToolbar(props: ConsoleToolbarProps) {
       <button type="button" className={styles.toolButton} disabled={!props.live} onClick={props.onDisconnect}>
         Disconnect
       </button>
+      {props.remoteViewerHref && (
+        <a className={styles.toolButton} href={props.remoteViewerHref} download>
+          Open in remote-viewer
+        </a>
+      )}
       <PowerMenu desktopId={props.desktopId} onNotice={props.onNotice} onDesktop={props.onDesktop} />
       <SendTextDialog
         open={sendingText}

@@ -320,6 +320,7 @@ export function DesktopConsole({ initial, apiBase: givenApiBase, backHref = '/de
         {(ready || booting) && (
           <ConsoleToolbar
             desktopId={desktop.id}
+            remoteViewerHref={givenApiBase ? undefined : `${apiBase}/remote-viewer`}
             connected={connected}
             live={live && ready}
             fit={fit}

@@ -12,20 +12,9 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import type { BrowserContext, Page } from '@playwright/test';
 import type { VmInfo } from '../server/hypervisor/types';
-import { expect, signIn, test } from './fixtures';
+import { expect, signIn, test, litPixels } from './fixtures';
 
 const READY_MARKER = 'FLOE-GUEST-READY';
-
-/** Counts canvas pixels that are not black: the guest's text console draws light text on black. */
-async function litPixels(page: Page): Promise<number> {
-  return page.getByRole('application', { name: 'Desktop screen' }).evaluate((node) => {
-    const canvas = node as HTMLCanvasElement;
-    const data = canvas.getContext('2d')!.getImageData(0, 0, canvas.width, canvas.height).data;
-    let lit = 0;
-    for (let i = 0; i < data.length; i += 4) if (data[i]! + data[i + 1]! + data[i + 2]! > 96) lit++;
-    return lit;
-  });
-}
 
 /**
  * Milliseconds between key events the tests send, about a fast typist's pace. The guest's PS/2
@@ -372,9 +361,12 @@ test.describe.serial('the console', () => {
     await runOnGuest(`echo after-reset-${tag} >/dev/ttyS0`, `after-reset-${tag}`);
   });
 
-  test('a second tab takes the console over, and the first can take it back', async () => {
+  test('a second tab asks first, takes the console over, and the first can take it back', async () => {
     const second = await context.newPage();
     await second.goto(`/desktops/${desktopId}`);
+    const question = second.getByRole('alertdialog', { name: 'Open in another window' });
+    await expect(question).toContainText('This desktop is open in another window (since', { timeout: 60_000 });
+    await question.getByRole('button', { name: 'Continue here' }).click();
     await expect(second.getByRole('status', { name: 'Console connection' })).toHaveText('Connected', { timeout: 60_000 });
     await expect(page.getByRole('heading', { name: 'Opened in another window' })).toBeVisible();
     await expect(connectionStatus()).toHaveText('Open in another window');
@@ -385,6 +377,33 @@ test.describe.serial('the console', () => {
     await second.close();
     const tag = randomBytes(3).toString('hex');
     await runOnGuest(`echo taken-back-${tag} >/dev/ttyS0`, `taken-back-${tag}`);
+  });
+
+  test('another browser asks "Continue here?", and the first window is told it was opened elsewhere', async ({ browser, floe }) => {
+    const other = await browser.newContext({ baseURL: floe.url, viewport: { width: 1280, height: 800 } });
+    try {
+      const elsewhere = await other.newPage();
+      await signIn(elsewhere, 'alice', floe.password);
+      await elsewhere.goto(`/desktops/${desktopId}`);
+      const question = elsewhere.getByRole('alertdialog', { name: 'Open in another window' });
+      await expect(question).toContainText(/This desktop is open in another window \(since \d\d:\d\d from 127\.0\.0\.1, Chrom\w* \d+ on Linux\)\. Continue here\?/, {
+        timeout: 60_000,
+      });
+      await question.getByRole('button', { name: 'Continue here' }).click();
+      await expect(elsewhere.getByRole('status', { name: 'Console connection' })).toHaveText('Connected', { timeout: 60_000 });
+      const notice = page.getByRole('alert').filter({ hasText: 'Your desktop was opened elsewhere at' });
+      await expect(notice).toBeVisible({ timeout: 15_000 });
+
+      await notice.getByRole('button', { name: 'Take it back' }).click();
+      await expect(connectionStatus()).toHaveText('Connected', { timeout: 60_000 });
+      await expect(elsewhere.getByRole('alert').filter({ hasText: 'Your desktop was opened elsewhere at' })).toBeVisible({ timeout: 15_000 });
+      // No false "in use" once the other window is gone: reopening here does not ask.
+      await elsewhere.close();
+      await page.reload();
+      await expect(connectionStatus()).toHaveText('Connected', { timeout: 60_000 });
+    } finally {
+      await other.close();
+    }
   });
 
   test('when the sign-in has ended, the console says so instead of retrying', async () => {

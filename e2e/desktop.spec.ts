@@ -8,21 +8,12 @@ import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import fs from 'node:fs';
 import net from 'node:net';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { Page } from '@playwright/test';
 import { trySpiceLogin } from '../server/hypervisor/qemu/spice-login';
 import type { VmInfo } from '../server/hypervisor/types';
-import { expect, signIn, test } from './fixtures';
-
-/** Counts canvas pixels that are not black: the guest's text console draws light text on black. */
-async function litPixels(page: Page): Promise<number> {
-  return page.getByRole('application', { name: 'Desktop screen' }).evaluate((node) => {
-    const canvas = node as HTMLCanvasElement;
-    const data = canvas.getContext('2d')!.getImageData(0, 0, canvas.width, canvas.height).data;
-    let lit = 0;
-    for (let i = 0; i < data.length; i += 4) if (data[i]! + data[i + 1]! + data[i + 2]! > 96) lit++;
-    return lit;
-  });
-}
+import { expect, signIn, test, litPixels } from './fixtures';
 
 /**
  * Types a shell command on the guest's console. spice-html5 sends Shift only when it is pressed,
@@ -51,14 +42,22 @@ test('a wrong password is refused with a clear message', async ({ page }) => {
   await expect(page).toHaveURL(/\/login/);
 });
 
+/** Pictures of the person's pages for docs/ (README links them). */
+const shot = (page: Page, name: string) => page.screenshot({ path: path.join(docsDir, `${name}.png`) });
+const docsDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'docs');
+
 test('alice opens her desktop, types into it, and gets the same VM back', async ({ page, context, floe }) => {
+  await page.goto('/login');
+  await shot(page, 'sign-in');
   await signIn(page, 'alice', floe.password);
   await expect(page.getByRole('listitem', { name: 'Demo desktop' })).toContainText('Not started');
+  await shot(page, 'my-desktops');
 
   const clickedAt = Date.now();
   await page.getByRole('listitem', { name: 'Demo desktop' }).getByRole('button', { name: 'Open desktop' }).click();
   await expect(page.getByRole('heading', { name: 'Getting your desktop ready' })).toBeVisible();
   await expect(page.getByRole('progressbar', { name: 'Desktop start-up' })).toBeVisible();
+  await shot(page, 'desktop-booting');
 
   const screen = page.getByRole('application', { name: 'Desktop screen' });
   await expect(screen).toBeVisible({ timeout: 180_000 });
@@ -71,6 +70,7 @@ test('alice opens her desktop, types into it, and gets the same VM back', async 
   test.info().annotations.push({ type: 'first-frame-ms', description: String(firstFrameMs) });
 
   const serialLog = floe.hypervisor.serialLogPath(desktopId);
+  await shot(page, 'desktop-running');
   const marker = `floe-${randomBytes(4).toString('hex')}`;
   await screen.click();
   await typeCommand(page, `echo ${marker} >/dev/ttyS0`);

@@ -130,3 +130,14 @@ export async function signIn(page: Page, name: string, password: string): Promis
   await page.getByRole('button', { name: 'Sign in' }).click();
   await expect(page.getByRole('heading', { name: /My desktops?/ })).toBeVisible();
 }
+
+/** Counts canvas pixels that are not black: the guest's text console draws light text on black. */
+export async function litPixels(page: Page): Promise<number> {
+  return page.getByRole('application', { name: 'Desktop screen' }).evaluate((node) => {
+    const canvas = node as HTMLCanvasElement;
+    const data = canvas.getContext('2d')!.getImageData(0, 0, canvas.width, canvas.height).data;
+    let lit = 0;
+    for (let i = 0; i < data.length; i += 4) if (data[i]! + data[i + 1]! + data[i + 2]! > 96) lit++;
+    return lit;
+  });
+}

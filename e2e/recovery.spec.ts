@@ -12,7 +12,7 @@ import path from 'node:path';
 import type { APIRequestContext, Browser, Page } from '@playwright/test';
 import { QemuHypervisor } from '../server/hypervisor/qemu/qemu-hypervisor';
 import type { VmInfo } from '../server/hypervisor/types';
-import { type StartedFloe, cleanUpDataDir, expect, startFloe, stopFloe, test } from './fixtures';
+import { type StartedFloe, cleanUpDataDir, expect, startFloe, signIn, stopFloe, test, litPixels } from './fixtures';
 
 const PEOPLE = ['alice', 'bob', 'helen'] as const;
 
@@ -25,11 +25,7 @@ interface DesktopJson {
 async function signedInPage(browser: Browser, url: string, name: string, password: string): Promise<Page> {
   const context = await browser.newContext({ baseURL: url });
   const page = await context.newPage();
-  await page.goto('/login');
-  await page.getByLabel('User name').fill(name);
-  await page.getByLabel('Password').fill(password);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await expect(page.getByRole('heading', { name: /My desktops?/ })).toBeVisible();
+  await signIn(page, name, password);
   return page;
 }
 
@@ -38,16 +34,6 @@ async function myDesktop(request: APIRequestContext, url: string, pool = 'demo')
   expect(response.status()).toBe(200);
   const body = (await response.json()) as { pools: { name: string; desktop: DesktopJson | null }[] };
   return body.pools.find((p) => p.name === pool)?.desktop ?? undefined;
-}
-
-async function litPixels(page: Page): Promise<number> {
-  return page.getByRole('application', { name: 'Desktop screen' }).evaluate((node) => {
-    const canvas = node as HTMLCanvasElement;
-    const data = canvas.getContext('2d')!.getImageData(0, 0, canvas.width, canvas.height).data;
-    let lit = 0;
-    for (let i = 0; i < data.length; i += 4) if (data[i]! + data[i + 1]! + data[i + 2]! > 96) lit++;
-    return lit;
-  });
 }
 
 test.describe.configure({ mode: 'serial' });
