@@ -78,6 +78,7 @@ export interface DesktopConsoleProps {
 /** "Chromium 156 on Linux" from a user agent, for the "open elsewhere" prompt. */
 function browserOf(userAgent: string | null): string {
   if (!userAgent) return 'a browser';
+  if (!/Mozilla\//.test(userAgent)) return userAgent.slice(0, 40);
   const browser = /(Edg|Chrome|Chromium|Firefox|Safari)\/(\d+)/.exec(userAgent);
   const system = /Windows|Mac OS X|Linux|Android|iPhone/.exec(userAgent)?.[0]?.replace('Mac OS X', 'macOS');
   const name = browser ? `${browser[1] === 'Edg' ? 'Edge' : browser[1]} ${browser[2]}` : 'a browser';

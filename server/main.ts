@@ -14,7 +14,7 @@ import { ensureDemoAccounts } from './accounts/demo-accounts';
 import { checkSignInSettings } from './accounts/services';
 import { loadConfig, repoRoot } from './config';
 import { REMOTE_VIEWER_ORIGIN } from './broker/console-tickets';
-import { createConsoleRelay } from './console/relay';
+import { type ConsoleSessionSummary, createConsoleRelay } from './console/relay';
 import { createSpiceProxy, ticketFromAuthority } from './console/spice-proxy';
 import { log } from './log';
 import { CONSOLE_CLOSED_BY_FLOE, createRuntime } from './runtime';
@@ -51,12 +51,15 @@ async function main(): Promise<void> {
   const handleRequest = app.getRequestHandler();
   const handleNextUpgrade = app.getUpgradeHandler();
 
+  /** A console session ended (browser or remote-viewer): its record and the metrics learn it. */
+  const recordConsoleEnd = (summary: ConsoleSessionSummary) => {
+    runtime.metrics.consoleSessionEnded(summary.bytesToDesktop, summary.bytesToBrowser);
+    runtime.consoleSessions.end(summary).catch((error: unknown) => log.error({ err: error }, 'could not record console session end'));
+  };
+
   const relay = createConsoleRelay({
     onRefusal: (_status, reason) => runtime.metrics.consoleRefused(reason),
-    onSessionEnd: (summary) => {
-      runtime.metrics.consoleSessionEnded(summary.bytesToDesktop, summary.bytesToBrowser);
-      runtime.consoleSessions.end(summary).catch((error: unknown) => log.error({ err: error }, 'could not record console session end'));
-    },
+    onSessionEnd: recordConsoleEnd,
     isAllowedOrigin: (origin, req) => origin !== undefined && sameHost(origin, req.headers.host),
     resolve: async (req) => {
       // The browser's sign-in must be live and the ticket its own, before the ticket is claimed.
@@ -107,8 +110,9 @@ async function main(): Promise<void> {
       });
       if (!check.ok) return { status: check.status, reason: check.reason };
       for (const key of check.takenOver) relay.closeSession(key, 'taken over', CONSOLE_CLOSED_BY_FLOE);
-      return { host: check.host, port: check.port };
+      return { host: check.host, port: check.port, sessionKey: check.sessionKey };
     },
+    onSessionEnd: recordConsoleEnd,
   });
   if (spiceProxy) {
     await new Promise<void>((resolve) => spiceProxy.listen(config.spiceProxyPort, config.host, resolve));

@@ -45,10 +45,14 @@ test('tunnels a resolved CONNECT both ways; refuses others without connecting', 
   });
   const desktopPort = await listen(desktop);
   const refusals: string[] = [];
+  const ended: { sessionKey: string; bytesToDesktop: number; bytesToBrowser: number }[] = [];
   const proxy = createSpiceProxy({
+    onSessionEnd: ({ sessionKey, bytesToDesktop, bytesToBrowser }) => ended.push({ sessionKey, bytesToDesktop, bytesToBrowser }),
     onRefusal: (status, reason) => refusals.push(`${status} ${reason}`),
     resolve: async (authority) =>
-      ticketFromAuthority(authority) === TICKET ? { host: '127.0.0.1', port: desktopPort } : { status: 401, reason: 'console ticket unknown' },
+      ticketFromAuthority(authority) === TICKET
+        ? { host: '127.0.0.1', port: desktopPort, sessionKey: 'session-1' }
+        : { status: 401, reason: 'console ticket unknown' },
   });
   const proxyPort = await listen(proxy);
   t.after(() => {
@@ -69,6 +73,9 @@ test('tunnels a resolved CONNECT both ways; refuses others without connecting', 
   const [reply] = (await once(tunnel.socket, 'data')) as [Buffer];
   assert.equal(reply.toString(), 'echo:REDQ hello');
   tunnel.socket.destroy();
+  const deadline = Date.now() + 5000;
+  while (ended.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+  assert.deepEqual(ended, [{ sessionKey: 'session-1', bytesToDesktop: 10, bytesToBrowser: 15 }], 'the session ends when its tunnel closes');
   refused.socket.destroy();
 
   const plain = await fetch(`http://127.0.0.1:${proxyPort}/`);

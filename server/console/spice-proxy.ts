@@ -9,13 +9,28 @@
 import http from 'node:http';
 import net from 'node:net';
 import type { Duplex } from 'node:stream';
-import type { ConsoleRefusal, ConsoleTarget } from './types';
+import type { ConsoleRefusal, ConsoleSessionSummary, ConsoleTarget } from './types';
+
+/** Where a CONNECT goes; tunnels with the same session key form one console session. */
+export interface ProxyAdmission extends ConsoleTarget {
+  sessionKey: string;
+}
 
 export interface SpiceProxyOptions {
   /** Turns the CONNECT authority (`host:port`) into a desktop address, or a refusal. */
-  resolve: (authority: string, req: http.IncomingMessage) => Promise<ConsoleTarget | ConsoleRefusal>;
+  resolve: (authority: string, req: http.IncomingMessage) => Promise<ProxyAdmission | ConsoleRefusal>;
   /** Called for every refused CONNECT, with the reason. */
   onRefusal?: (status: number, reason: string) => void;
+  /** Called once a session's last tunnel has closed, with the bytes each way. */
+  onSessionEnd?: (summary: ConsoleSessionSummary) => void;
+}
+
+interface ProxySession {
+  tunnels: number;
+  startedAt: number;
+  channels: number;
+  bytesToDesktop: number;
+  bytesToBrowser: number;
 }
 
 const STATUS_TEXT: Record<number, string> = { 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 409: 'Conflict', 429: 'Too Many Requests', 502: 'Bad Gateway', 503: 'Service Unavailable' };
@@ -29,6 +44,7 @@ function answer(socket: Duplex, status: number, reason: string): void {
 
 /** Creates the proxy server (not listening yet). Plain requests get 405. */
 export function createSpiceProxy(options: SpiceProxyOptions): http.Server {
+  const sessions = new Map<string, ProxySession>();
   const server = http.createServer((_req, res) => {
     res.writeHead(405, { 'Content-Type': 'text/plain; charset=utf-8', Allow: 'CONNECT' }).end('This is Floe\'s SPICE proxy: it only tunnels (CONNECT) for remote-viewer.');
   });
@@ -47,6 +63,25 @@ export function createSpiceProxy(options: SpiceProxyOptions): http.Server {
         let connected = false;
         desktop.once('connect', () => {
           connected = true;
+          const session = sessions.get(decision.sessionKey) ?? { tunnels: 0, startedAt: Date.now(), channels: 0, bytesToDesktop: 0, bytesToBrowser: 0 };
+          sessions.set(decision.sessionKey, session);
+          session.tunnels++;
+          session.channels++;
+          desktop.once('close', () => {
+            session.bytesToDesktop += desktop.bytesWritten;
+            session.bytesToBrowser += desktop.bytesRead;
+            if (--session.tunnels > 0) return;
+            sessions.delete(decision.sessionKey);
+            options.onSessionEnd?.({
+              sessionKey: decision.sessionKey,
+              startedAt: session.startedAt,
+              endedAt: Date.now(),
+              bytesToDesktop: session.bytesToDesktop,
+              bytesToBrowser: session.bytesToBrowser,
+              channels: session.channels,
+              endReason: 'client closed',
+            });
+          });
           client.write('HTTP/1.1 200 Connection Established\r\n\r\n');
           if (head.length > 0) desktop.write(head);
           desktop.pipe(client);
