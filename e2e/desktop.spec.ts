@@ -108,6 +108,17 @@ test('alice opens her desktop, types into it, and gets the same VM back', async 
   expect(await spiceLoginThroughProxy(proxy, `${vv.host}:${vv.port}`, 'wrong-password')).toBe('denied');
   expect(await spiceLoginThroughProxy(proxy, `${vv.host}:${vv.port}`, vv.password!)).toBe('ok');
   expect(await spiceLoginThroughProxy(proxy, `${'0'.repeat(60)}.console.floe:5900`, vv.password!)).toBe('refused 401');
+
+  // "Shut down" on My desktops asks first, then stops the VM; the desktop can be started again.
+  await tab.goto('/desktops');
+  const card = tab.getByRole('listitem', { name: 'Demo desktop' });
+  await card.getByRole('button', { name: 'Shut down' }).click();
+  const asking = tab.getByRole('dialog', { name: 'Shut down this desktop?' });
+  await expect(asking).toContainText('Your files in /home are kept');
+  await asking.getByRole('button', { name: 'Shut down' }).click();
+  await expect(card.getByText('Shut down', { exact: true })).toBeVisible({ timeout: 30_000 });
+  await expect(card.getByRole('button', { name: 'Start again' })).toBeVisible();
+  await expect.poll(async () => (await floe.hypervisor.list()).some((v: VmInfo) => v.id === desktopId), { timeout: 15_000 }).toBe(false);
 });
 
 /** Reads a virt-viewer file's [virt-viewer] section into key → value. */

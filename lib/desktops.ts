@@ -85,7 +85,7 @@ export async function desktopStatus(user: SessionUser, desktopId: string): Promi
 export async function issueConsoleTicket(user: SessionUser, desktopId: string, origin: string) {
   const runtime = getRuntime();
   await runtime.broker.desktopOfUser(user.id, desktopId);
-  const ticket = await runtime.tickets.issue({ userId: user.id, desktopId, origin });
+  const ticket = await runtime.tickets.issue({ userId: user.id, desktopId, origin, signInSessionId: user.signInSessionId });
   await runtime.audit({ actor: user.name, action: 'console ticket', target: desktopId });
   return ticket;
 }

@@ -132,3 +132,18 @@ test('a new console session takes the desktop over; the records say who and when
   assert.deepEqual(await t.sessions.toClose([helpdesk.sessionId]), [{ id: helpdesk.sessionId, reason: 'desktop stopped' }]);
   assert.deepEqual(await t.sessions.openOn(t.desktop.id), []);
 });
+
+test('a console whose sign-in ended is closed by the sweep', async () => {
+  const t = await setup();
+  const now = Date.now();
+  await t.database.db
+    .insertInto('sign_in_sessions')
+    .values({ id: 'signin-1', user_id: 'alice', method: 'password', client_address: null, user_agent: null, started_at: now, last_seen_at: now, expires_at: now + 3_600_000, ended_at: null, end_reason: null })
+    .execute();
+  const issued = await t.tickets.issue({ userId: 'alice', desktopId: t.desktop.id, origin: ORIGIN, signInSessionId: 'signin-1' });
+  assert.ok((await t.tickets.check(issued.ticket, ORIGIN)).ok);
+  assert.deepEqual(await t.sessions.toClose([issued.sessionId]), [], 'the sign-in is live');
+  await t.database.db.updateTable('sign_in_sessions').set({ ended_at: Date.now(), end_reason: 'signed out' }).execute();
+  assert.deepEqual(await t.sessions.toClose([issued.sessionId]), [{ id: issued.sessionId, reason: 'signed out' }]);
+  assert.equal((await t.sessions.get(issued.sessionId))?.end_reason, 'signed out');
+});
