@@ -9,8 +9,9 @@
  *
  * While the console reconnects, the last frame stays on screen, dimmed, with a small
  * "Reconnecting…" note. Keys are taken from the screen before spice-html5 sees them and sent
- * by physical key (KeyboardEvent.code). Tabs of this browser tell each other when they open a
- * desktop's console, so that two tabs do not keep taking the desktop from each other.
+ * by physical key (KeyboardEvent.code). A console open elsewhere is asked about before taking
+ * it over, and a console taken over says so (both from the session records, so they work
+ * across tabs, browsers and portal replicas).
  */
 import Link from 'next/link';
 import { useCallback, useEffect, useRef, useState } from 'react';
@@ -22,8 +23,6 @@ import { ConsoleConnection, type ConsoleStatus } from './spice/console-connectio
 
 const SCREEN_ID = 'spice-screen';
 const STEPS = ['Starting', 'Booting', 'Connecting', 'Ready'] as const;
-/** BroadcastChannel on which this browser's tabs say "I opened desktop X's console". */
-const TABS_CHANNEL = 'floe-console';
 
 function stepOf(stage: DesktopStage, status: ConsoleStatus): number {
   if (stage === 'starting') return 0;
@@ -43,8 +42,6 @@ function statusText(status: ConsoleStatus, step: number): string {
       return 'Reconnecting…';
     case 'disconnected':
       return 'Disconnected';
-    case 'opened-elsewhere':
-      return 'Open in another window';
     case 'signed-out':
       return 'Signed out';
     case 'desktop-gone':
@@ -101,8 +98,6 @@ export function DesktopConsole({ initial, apiBase: givenApiBase, backHref = '/de
   const screenRef = useRef<HTMLDivElement>(null);
   const frozenRef = useRef<HTMLDivElement>(null);
   const connectionRef = useRef<ConsoleConnection | null>(null);
-  const tabsRef = useRef<BroadcastChannel | null>(null);
-  const [tabId] = useState(() => Math.random().toString(36).slice(2));
 
   const booting = desktop.stage === 'starting' || desktop.stage === 'booting';
   const ready = desktop.stage === 'ready';
@@ -132,7 +127,6 @@ export function DesktopConsole({ initial, apiBase: givenApiBase, backHref = '/de
       onStatus: setStatus,
       onDesktop: setDesktop,
       onAgent: setAgent,
-      onSessionStart: () => tabsRef.current?.postMessage({ desktopId: desktop.id, tab: tabId, at: Date.now() }),
       onLastFrame: (canvas) => {
         for (const name of ['role', 'aria-label', 'aria-roledescription', 'tabindex']) canvas.removeAttribute(name);
         frozenRef.current?.replaceChildren(canvas);
@@ -149,27 +143,7 @@ export function DesktopConsole({ initial, apiBase: givenApiBase, backHref = '/de
       if (connectionRef.current === connection) connectionRef.current = null;
       frozenRef.current?.replaceChildren();
     };
-  }, [desktop.id, apiBase, ready, tabId]);
-
-  // Tabs of this browser: the one that opens a desktop's console last keeps it.
-  useEffect(() => {
-    if (typeof BroadcastChannel === 'undefined') return;
-    const tabs = new BroadcastChannel(TABS_CHANNEL);
-    tabsRef.current = tabs;
-    tabs.onmessage = (event: MessageEvent<{ desktopId?: string; tab?: string; at?: number }>) => {
-      const { desktopId, tab, at } = event.data ?? {};
-      if (desktopId !== desktop.id || tab === tabId) return;
-      const connection = connectionRef.current;
-      const state = connection?.status.state;
-      if (connection && (state === 'connected' || state === 'connecting' || state === 'reconnecting')) {
-        connection.openedElsewhere(typeof at === 'number' ? at : Date.now());
-      }
-    };
-    return () => {
-      tabs.close();
-      tabsRef.current = null;
-    };
-  }, [desktop.id, tabId]);
+  }, [desktop.id, apiBase, ready]);
 
   // Scale the guest's screen (or, while reconnecting, its last frame) to the window, keeping its
   // aspect ratio, or show it at its real size. A CSS transform keeps spice-html5's pointer
@@ -383,15 +357,6 @@ export function DesktopConsole({ initial, apiBase: givenApiBase, backHref = '/de
             <p>You disconnected from your desktop. It keeps running.</p>
             <button type="button" className="button" onClick={() => connectionRef.current?.reconnect()}>
               Reconnect
-            </button>
-          </section>
-        )}
-        {ready && status.state === 'opened-elsewhere' && (
-          <section className="boot-progress" aria-labelledby="elsewhere-title" style={{ position: 'absolute' }}>
-            <h1 id="elsewhere-title">Opened in another window</h1>
-            <p>Your desktop was opened in another window of this browser at {timeOfDay(status.at)}.</p>
-            <button type="button" className="button" onClick={() => connectionRef.current?.reconnect()}>
-              Use it here
             </button>
           </section>
         )}

@@ -7,7 +7,7 @@
  * in over HTTP, run the `npm run user` CLI against the server's database and read that
  * database directly. Teardown stops the server and every VM it started.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -15,8 +15,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type APIRequestContext, test as base, expect } from '@playwright/test';
 import Sqlite from 'better-sqlite3';
-import { QemuHypervisor } from '../server/hypervisor/qemu/qemu-hypervisor';
-import { qemuProcessesUnder } from './fixtures';
+import { type StartedFloe, cleanUpDataDir, startFloe, stopFloe } from './fixtures';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -35,66 +34,21 @@ export async function startTestFloe(env: Record<string, string> = {}): Promise<T
   const password = randomBytes(12).toString('base64url');
   const poolsFile = path.join(dataDir, 'pools.json');
   fs.writeFileSync(poolsFile, JSON.stringify({ pools: [{ name: 'demo', title: 'Demo desktop', kind: 'persistent', template: 'demo', spares: 0 }] }));
-  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', 'server/main.ts'], {
-    cwd: repoRoot,
-    env: {
-      ...process.env,
-      NODE_ENV: 'production',
-      PORT: '0',
-      FLOE_DATA_DIR: dataDir,
-      FLOE_IMAGE_DIR: process.env.FLOE_IMAGE_DIR ?? path.join(repoRoot, '.data', 'images'),
-      FLOE_ACCEL: 'tcg',
-      FLOE_POOLS_FILE: poolsFile,
-      FLOE_DEMO: '1',
-      FLOE_DEMO_PASSWORD: password,
-      FLOE_SIGN_IN_MAX_FAILURES: '3',
-      ...env,
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  const started = new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`Floe did not start in 60 s:\n${output}`)), 60_000);
-    const onData = (chunk: Buffer) => {
-      output += chunk.toString();
-      const match = /Floe is ready at (http:\/\/\S+)/.exec(output);
-      if (match?.[1]) {
-        clearTimeout(timer);
-        resolve(match[1]);
-      }
-    };
-    child.stdout?.on('data', onData);
-    child.stderr?.on('data', onData);
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`Floe exited with ${code} before it was ready:\n${output}`));
-    });
-  });
-  let url: string;
+  let server: StartedFloe;
   try {
-    url = await started;
+    server = await startFloe(dataDir, password, { FLOE_ACCEL: 'tcg', FLOE_POOLS_FILE: poolsFile, FLOE_SIGN_IN_MAX_FAILURES: '3', ...env });
   } catch (error) {
-    child.kill('SIGKILL');
     fs.rmSync(dataDir, { recursive: true, force: true });
     throw error;
   }
   return {
-    url,
+    url: server.url,
     dataDir,
     password,
-    output: () => output,
+    output: server.output,
     async stop() {
-      if (child.exitCode === null && child.signalCode === null) {
-        const exited = new Promise((resolve) => child.once('exit', resolve));
-        child.kill('SIGTERM');
-        await exited;
-      }
-      const hypervisor = new QemuHypervisor({ dataDir: path.join(dataDir, 'vms'), accelerator: 'tcg' });
-      for (const vm of await hypervisor.list()) await hypervisor.destroy(vm.id);
-      (hypervisor as unknown as { close?: () => void }).close?.();
-      const left = qemuProcessesUnder(dataDir);
-      fs.rmSync(dataDir, { recursive: true, force: true });
-      expect(left, 'no QEMU process of this test run is left').toEqual([]);
+      await stopFloe(server);
+      await cleanUpDataDir(dataDir);
     },
   };
 }

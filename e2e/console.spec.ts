@@ -4,8 +4,8 @@
  * where clicked on a scaled and on a real-size screen (read from the inputs channel's frames
  * on the wire), Send text, Ctrl+Alt+Del rebooting the guest, full screen, Disconnect, the
  * console coming back by itself when the SPICE connection is cut, the Power menu's
- * confirmation and reset, a second tab taking the console over, and a plain message once the
- * sign-in has ended. What reaches the guest is proved by the guest writing to its serial log.
+ * confirmation and reset, a second tab (and a second browser) asking, then taking the console
+ * over, and a plain message once the sign-in has ended. What reaches the guest is proved by the guest writing to its serial log.
  */
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -368,12 +368,13 @@ test.describe.serial('the console', () => {
     await expect(question).toContainText('This desktop is open in another window (since', { timeout: 60_000 });
     await question.getByRole('button', { name: 'Continue here' }).click();
     await expect(second.getByRole('status', { name: 'Console connection' })).toHaveText('Connected', { timeout: 60_000 });
-    await expect(page.getByRole('heading', { name: 'Opened in another window' })).toBeVisible();
-    await expect(connectionStatus()).toHaveText('Open in another window');
+    const notice = page.getByRole('alert').filter({ hasText: 'Your desktop was opened elsewhere at' });
+    await expect(notice).toBeVisible({ timeout: 15_000 });
+    await expect(connectionStatus()).toHaveText('Opened elsewhere');
 
-    await page.getByRole('button', { name: 'Use it here' }).click();
+    await notice.getByRole('button', { name: 'Take it back' }).click();
     await expect(connectionStatus()).toHaveText('Connected', { timeout: 30_000 });
-    await expect(second.getByRole('heading', { name: 'Opened in another window' })).toBeVisible();
+    await expect(second.getByRole('alert').filter({ hasText: 'Your desktop was opened elsewhere at' })).toBeVisible({ timeout: 15_000 });
     await second.close();
     const tag = randomBytes(3).toString('hex');
     await runOnGuest(`echo taken-back-${tag} >/dev/ttyS0`, `taken-back-${tag}`);

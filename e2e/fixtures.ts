@@ -29,8 +29,8 @@ export interface StartedFloe {
   output: () => string;
 }
 
-/** Starts `server/main.ts` and resolves once it prints the address it listens on. */
-export async function startFloe(dataDir: string, password: string): Promise<StartedFloe> {
+/** Starts `server/main.ts` (with `env` on top of the test defaults) and resolves once it prints the address it listens on. */
+export async function startFloe(dataDir: string, password: string, env: Record<string, string> = {}): Promise<StartedFloe> {
   const child = spawn(process.execPath, ['--import', 'tsx', 'server/main.ts'], {
     cwd: repoRoot,
     env: {
@@ -42,6 +42,7 @@ export async function startFloe(dataDir: string, password: string): Promise<Star
       FLOE_DEMO: '1',
       FLOE_DEMO_PASSWORD: password,
       FLOE_SPICE_PROXY_PORT: '0',
+      ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -39,8 +39,6 @@ export type ConsoleStatus =
   | { state: 'reconnecting'; attempt: number; retryInMs: number; reason: string }
   /** The person pressed Disconnect. */
   | { state: 'disconnected' }
-  /** Opened in another window of this browser (see ConsoleConnection.openedElsewhere). */
-  | { state: 'opened-elsewhere'; at: number }
   | { state: 'signed-out' }
   | { state: 'desktop-gone'; message: string }
   /** Before connecting: the desktop's console is open elsewhere (from the session records). */
@@ -188,11 +186,6 @@ export class ConsoleConnection {
   /** The person pressed Disconnect: close the console and do not come back by itself. */
   disconnect(): void {
     this.finish({ state: 'disconnected' });
-  }
-
-  /** This desktop was opened in another window: leave it to that one. */
-  openedElsewhere(at: number): void {
-    this.finish({ state: 'opened-elsewhere', at });
   }
 
   /** The page is going away: close everything and report nothing more. */
