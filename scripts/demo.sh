@@ -7,7 +7,7 @@ set -euo pipefail
 export NEXT_TELEMETRY_DISABLED=1
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh --no-browser
-if [ ! -f .next/BUILD_ID ] || [ -n "$(find app components lib server next.config.ts package-lock.json -newer .next/BUILD_ID -print -quit)" ]; then
+if [ ! -f .next/BUILD_ID ] || [ -n "$(find app components lib server types proxy.ts next.config.ts package-lock.json patches -newer .next/BUILD_ID -print -quit)" ]; then
   echo "==> Building the web app"
   npx next build
 fi
