@@ -387,7 +387,7 @@ test.describe.serial('the console', () => {
       await signIn(elsewhere, 'alice', floe.password);
       await elsewhere.goto(`/desktops/${desktopId}`);
       const question = elsewhere.getByRole('alertdialog', { name: 'Open in another window' });
-      await expect(question).toContainText(/This desktop is open in another window \(since \d\d:\d\d from 127\.0\.0\.1, Chrom\w* \d+ on Linux\)\. Continue here\?/, {
+      await expect(question).toContainText(/This desktop is open in another window \(since \d\d:\d\d( [AP]M)? from 127\.0\.0\.1, Chrom\w* \d+ on Linux\)\. Continue here\?/, {
         timeout: 60_000,
       });
       await question.getByRole('button', { name: 'Continue here' }).click();
