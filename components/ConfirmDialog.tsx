@@ -1,10 +1,10 @@
 'use client';
 /**
- * A modal confirmation built on the native <dialog> (focus is trapped and Escape cancels): a
- * title, a sentence saying what will happen, and two buttons. Used before any action that
- * loses work, such as shutting a desktop down or discarding it.
+ * A confirmation before an action that loses work (shutting a desktop down, discarding it): a
+ * title, a sentence saying what will happen, and two buttons, in a ModalDialog (focus is
+ * trapped and Escape cancels).
  */
-import { useEffect, useRef } from 'react';
+import { ModalDialog } from './ModalDialog';
 
 export interface ConfirmDialogProps {
   open: boolean;
@@ -16,16 +16,8 @@ export interface ConfirmDialogProps {
 }
 
 export function ConfirmDialog({ open, title, message, confirmLabel, onConfirm, onCancel }: ConfirmDialogProps) {
-  const ref = useRef<HTMLDialogElement>(null);
-  useEffect(() => {
-    const dialog = ref.current;
-    if (!dialog) return;
-    if (open && !dialog.open) dialog.showModal();
-    if (!open && dialog.open) dialog.close();
-  }, [open]);
   return (
-    <dialog ref={ref} className="confirm-dialog" aria-labelledby="confirm-title" onCancel={onCancel}>
-      <h2 id="confirm-title">{title}</h2>
+    <ModalDialog open={open} title={title} onClose={onCancel} className="confirm-dialog">
       <p>{message}</p>
       <div className="dialog-buttons">
         <button type="button" className="button secondary" onClick={onCancel}>
@@ -35,6 +27,6 @@ export function ConfirmDialog({ open, title, message, confirmLabel, onConfirm, o
           {confirmLabel}
         </button>
       </div>
-    </dialog>
+    </ModalDialog>
   );
 }
