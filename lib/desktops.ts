@@ -130,6 +130,16 @@ export async function consoleSessionStatus(user: SessionUser, desktopId: string,
   return { id: session.id, endedAt: session.ended_at, endReason: session.end_reason, takenOverBy: session.taken_over_by };
 }
 
+/** What the console-ticket routes answer: the WebSocket path, the session it starts and its SPICE password. */
+export function consoleTicketBody(ticket: { ticket: string; sessionId: string; password: string; expiresAt: number }) {
+  return {
+    path: `/console/ws?ticket=${encodeURIComponent(ticket.ticket)}`,
+    sessionId: ticket.sessionId,
+    password: ticket.password,
+    expiresAt: ticket.expiresAt,
+  };
+}
+
 export const POWER_ACTIONS = ['shutdown', 'restart', 'reset', 'discard'] as const;
 export type DesktopPowerAction = (typeof POWER_ACTIONS)[number];
 

@@ -4,7 +4,7 @@
  */
 import { NextResponse } from 'next/server';
 import { currentUser } from '@/lib/auth';
-import { issueConsoleTicket } from '@/lib/desktops';
+import { consoleTicketBody, issueConsoleTicket } from '@/lib/desktops';
 import { errorResponse, jsonError, requestOrigin } from '@/lib/http';
 
 export const dynamic = 'force-dynamic';
@@ -16,12 +16,7 @@ export async function POST(request: Request, context: { params: Promise<{ id: st
     const { id } = await context.params;
     const ticket = await issueConsoleTicket(user, id, requestOrigin(request));
     return NextResponse.json(
-      {
-        path: `/console/ws?ticket=${encodeURIComponent(ticket.ticket)}`,
-        sessionId: ticket.sessionId,
-        password: ticket.password,
-        expiresAt: ticket.expiresAt,
-      },
+      consoleTicketBody(ticket),
       { headers: { 'Cache-Control': 'no-store' } },
     );
   } catch (error) {

@@ -7,6 +7,7 @@
 import { NextResponse } from 'next/server';
 import { requireApiRole } from '@/lib/auth';
 import { issueHelpdeskTicket } from '@/lib/helpdesk';
+import { consoleTicketBody } from '@/lib/desktops';
 import { errorResponse, requestOrigin } from '@/lib/http';
 
 export const dynamic = 'force-dynamic';
@@ -17,12 +18,7 @@ export async function POST(request: Request, context: { params: Promise<{ id: st
     const { id } = await context.params;
     const ticket = await issueHelpdeskTicket(user, id, requestOrigin(request));
     return NextResponse.json(
-      {
-        path: `/console/ws?ticket=${encodeURIComponent(ticket.ticket)}`,
-        sessionId: ticket.sessionId,
-        password: ticket.password,
-        expiresAt: ticket.expiresAt,
-      },
+      consoleTicketBody(ticket),
       { headers: { 'Cache-Control': 'no-store' } },
     );
   } catch (error) {
