@@ -18,16 +18,18 @@ import type {
   DesktopSpec,
   Hypervisor,
   Readiness,
+  TemplateSnapshotRef,
   TemplateSpec,
   VmExitListener,
   VmInfo,
 } from '../types';
 import { type AcceleratorDecision, resolveAccelerator } from './accelerator';
 import { findFreePort } from './free-port';
-import { waitForGuestAgent } from './guest-agent';
+import { setGuestTime, waitForGuestAgent } from './guest-agent';
 import { isProcessRunning, isQemuOfFolder, waitForProcessExit } from './process-check';
 import { QmpClient, QmpClosedError } from './qmp-client';
 import { type DesktopPaths, QEMU_BINARY, buildQemuArgs, desktopPaths } from './qemu-command';
+import { isSnapshotUsable, markSnapshotBad, waitForMigration } from './template-snapshot';
 
 const qemuLog = log.child({ module: 'qemu' });
 const execFileAsync = promisify(execFile);
@@ -78,6 +80,8 @@ const ID_PATTERN = /^[a-z0-9](?:[a-z0-9-]{0,62})$/;
 const MAX_SOCKET_PATH = 107;
 const START_ATTEMPTS = 3;
 const QMP_READY_TIMEOUT_MS = 15_000;
+/** How long a clone's state may take to load. */
+const RESTORE_TIMEOUT_MS = 60_000;
 
 class SpiceListenError extends Error {}
 
@@ -130,7 +134,7 @@ export class QemuHypervisor implements Hypervisor {
   }
 
   start(spec: DesktopSpec): Promise<VmInfo> {
-    const { id, template } = spec;
+    const { id, template, snapshot } = spec;
     this.paths(id); // validates the id
     return this.withLock(id, async () => {
       const existing = await this.find(id);
@@ -141,14 +145,25 @@ export class QemuHypervisor implements Hypervisor {
       const paths = this.paths(id);
       await checkTemplateFiles(template);
       await fs.promises.mkdir(paths.folder, { recursive: true });
-      await ensureOverlayDisk(paths.disk, template.baseImage);
+      // A desktop without a disk yet is a clone of the template's snapshot, when there is one.
+      let restore = snapshot && !fs.existsSync(paths.disk) && isSnapshotUsable(snapshot) ? snapshot : undefined;
+      await ensureOverlayDisk(paths.disk, restore ? restore.frozenDisk : template.baseImage);
       const { accelerator } = await this.acceleratorDecision();
       await removeRuntimeFiles(paths);
       for (let attempt = 1; ; attempt++) {
         const spicePort = await findFreePort(this.spiceHost);
         try {
-          return await this.launch(id, paths, template, accelerator, spicePort);
+          return await this.launch(id, paths, template, accelerator, spicePort, restore);
         } catch (error) {
+          if (error instanceof RestoreError && restore) {
+            // Nobody sees this: the snapshot is marked bad and this desktop boots cold.
+            qemuLog.warn({ id, snapshot: restore.key, reason: error.message }, 'restore from the template snapshot failed; booting cold');
+            await markSnapshotBad(restore, error.message);
+            restore = undefined;
+            await fs.promises.rm(paths.disk, { force: true });
+            await ensureOverlayDisk(paths.disk, template.baseImage);
+            continue;
+          }
           if (error instanceof SpiceListenError && attempt < START_ATTEMPTS) {
             qemuLog.warn({ id, spicePort, attempt }, 'QEMU could not listen for SPICE; retrying with another port');
             continue;
@@ -168,6 +183,7 @@ export class QemuHypervisor implements Hypervisor {
         throw new Error(`desktop ${id} exited before it was ready${vm.exitReason ? ` (${vm.exitReason})` : ''}`);
       }
     };
+    if (vm.record.restoredFrom) return this.waitCloneReady(vm, readiness, deadline, checkAlive);
     switch (readiness.kind) {
       case 'delay': {
         const readyAt = Math.min(Date.now() + readiness.seconds * 1000, deadline);
@@ -202,6 +218,7 @@ export class QemuHypervisor implements Hypervisor {
     // The guest prints its ready marker again after the reset: waitReady looks from here on.
     const size = await fs.promises.stat(vm.paths.serialLog).then((s) => s.size, () => 0);
     vm.record.serialReadyOffset = size;
+    delete vm.record.restoredFrom; // after a reset even a clone boots, so readiness is the template's rule
     await writeRecord(vm.paths, vm.record);
     const qmp = await this.qmpFor(vm);
     await qmp.execute('system_reset');
@@ -327,15 +344,22 @@ export class QemuHypervisor implements Hypervisor {
     template: TemplateSpec,
     accelerator: 'kvm' | 'tcg',
     spicePort: number,
+    restore?: TemplateSnapshotRef,
   ): Promise<VmInfo> {
     const args = buildQemuArgs({ id, paths, template, accelerator, spiceHost: this.spiceHost, spicePort });
+    // A clone reads the saved state from an inherited descriptor (QEMU opens and spawns nothing).
+    if (restore) args.push('-incoming', 'fd:3');
     const logFd = fs.openSync(paths.qemuLog, 'w');
+    let stateFd: number | undefined;
     let child: ChildProcess;
     try {
+      if (restore) stateFd = fs.openSync(restore.stateFile, 'r');
+      const stdio = stateFd === undefined ? ['ignore', logFd, logFd] : ['ignore', logFd, logFd, stateFd];
       // Own session and process group: QEMU outlives Floe, even a Floe killed with -9.
-      child = spawn(QEMU_BINARY, args, { detached: true, stdio: ['ignore', logFd, logFd], cwd: paths.folder });
+      child = spawn(QEMU_BINARY, args, { detached: true, stdio: stdio as ('ignore' | number)[], cwd: paths.folder });
     } finally {
       fs.closeSync(logFd);
+      if (stateFd !== undefined) fs.closeSync(stateFd);
     }
     child.unref();
     await new Promise<void>((resolve, reject) => {
@@ -346,6 +370,7 @@ export class QemuHypervisor implements Hypervisor {
     if (pid === undefined) throw new Error(`QEMU for ${id} did not start`);
     const startedAt = Date.now();
     const record: VmRecord = { id, pid, spiceHost: this.spiceHost, spicePort, accelerator, startedAt };
+    if (restore) record.restoredFrom = restore.key;
     const vm: RunningVm = { record, paths, child, stopping: false, gone: false };
     child.once('exit', (code, signal) => this.handleExit(vm, describeExit(code, signal)));
 
@@ -355,6 +380,7 @@ export class QemuHypervisor implements Hypervisor {
       if (!spice.enabled || spice.port !== spicePort) {
         throw new SpiceListenError(`SPICE is not listening on port ${spicePort}`);
       }
+      if (restore) await finishRestore(qmp, vm);
     } catch (error) {
       vm.stopping = true;
       if (!vm.gone && isProcessRunning(pid)) child.kill('SIGKILL');
@@ -363,6 +389,9 @@ export class QemuHypervisor implements Hypervisor {
       await removeRuntimeFiles(paths);
       const output = await fs.promises.readFile(paths.qemuLog, 'utf8').catch(() => '');
       const detail = output.trim().split('\n').slice(-5).join(' | ') || (error as Error).message;
+      if (restore && (error instanceof RestoreError || /incoming|migration|load of|vmstate/i.test(output))) {
+        throw new RestoreError(`QEMU for ${id} could not restore the template snapshot: ${detail}`);
+      }
       if (error instanceof SpiceListenError || /spice|address already in use|bind|listen/i.test(output)) {
         throw new SpiceListenError(`QEMU for ${id} could not listen for SPICE on port ${spicePort}: ${detail}`);
       }
@@ -372,7 +401,10 @@ export class QemuHypervisor implements Hypervisor {
     await writeRecord(paths, record);
     this.vms.set(id, vm);
     this.watch(vm);
-    qemuLog.info({ id, pid, spicePort, accelerator, memoryMiB: template.memoryMiB }, 'started VM');
+    qemuLog.info(
+      { id, pid, spicePort, accelerator, memoryMiB: template.memoryMiB, restoredFrom: restore?.key, ms: Date.now() - startedAt },
+      restore ? 'started VM from the template snapshot' : 'started VM',
+    );
     return toInfo(record);
   }
 
@@ -509,6 +541,24 @@ export class QemuHypervisor implements Hypervisor {
     qemuLog.info({ id, pid }, 'stopped VM (disk kept)');
   }
 
+  /**
+   * A clone does not print its ready marker again: it is ready once it runs (the restore has
+   * completed). Where the template runs a guest agent, the agent must answer and the guest's
+   * clock, which jumped by the snapshot's age, is set.
+   */
+  private async waitCloneReady(vm: RunningVm, readiness: Readiness, deadline: number, checkAlive: () => void): Promise<void> {
+    checkAlive();
+    const qmp = await this.qmpFor(vm);
+    const status = await qmp.execute<{ status?: string }>('query-status');
+    if (status.status !== 'running') throw new Error(`desktop ${vm.record.id}: the clone is ${status.status ?? 'not running'}`);
+    if (readiness.kind === 'guest-agent') {
+      await waitForGuestAgent(vm.paths.agentSocket, deadline, checkAlive);
+      await setGuestTime(vm.paths.agentSocket).catch((error: Error) =>
+        qemuLog.warn({ id: vm.record.id, err: error.message }, 'guest-set-time failed; the clock may lag'),
+      );
+    }
+  }
+
   private async waitForSerialMarker(
     vm: RunningVm,
     marker: string,
@@ -567,8 +617,22 @@ export class QemuHypervisor implements Hypervisor {
 // --- helpers -----------------------------------------------------------------------------
 
 function toInfo(record: VmRecord): VmInfo {
-  const { id, pid, spiceHost, spicePort, accelerator, startedAt } = record;
-  return { id, pid, spiceHost, spicePort, accelerator, startedAt };
+  const { id, pid, spiceHost, spicePort, accelerator, startedAt, restoredFrom } = record;
+  return { id, pid, spiceHost, spicePort, accelerator, startedAt, ...(restoredFrom ? { restoredFrom } : {}) };
+}
+
+/** The incoming migration of a clone failed (incompatible or corrupt state). */
+class RestoreError extends Error {}
+
+/** Waits for a clone's incoming migration to complete, then lets the guest run. */
+async function finishRestore(qmp: QmpClient, vm: RunningVm): Promise<void> {
+  try {
+    await waitForMigration((command, args) => qmp.execute(command, args), RESTORE_TIMEOUT_MS);
+  } catch (error) {
+    if (vm.gone) throw new RestoreError(`QEMU exited while restoring (${vm.exitReason ?? 'unknown'})`);
+    throw new RestoreError((error as Error).message);
+  }
+  await qmp.execute('cont');
 }
 
 /** Sends a signal, ignoring a process that has just gone. */
