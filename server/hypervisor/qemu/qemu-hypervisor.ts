@@ -11,6 +11,7 @@
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import fs from 'node:fs';
+import path from 'node:path';
 import { promisify } from 'node:util';
 import { log } from '../../log';
 import type {
@@ -112,7 +113,8 @@ export class QemuHypervisor implements Hypervisor {
 
   /** The accelerator new VMs get, and why; resolved once per instance and logged then. */
   acceleratorDecision(): Promise<AcceleratorDecision> {
-    this.decision ??= resolveAccelerator(this.choice, this.probeKernel).then((decision) => {
+    const verdictFile = path.join(this.dataDir, 'accelerator.json');
+    this.decision ??= resolveAccelerator(this.choice, this.probeKernel, { verdictFile }).then((decision) => {
       qemuLog.info({ accelerator: decision.accelerator, choice: this.choice }, `accelerator ${decision.accelerator}: ${decision.reason}`);
       return decision;
     });
