@@ -204,7 +204,12 @@ export class TemplateSnapshots implements SnapshotSource {
   async ready(template: TemplateSpec, version: string): Promise<TemplateSnapshotRef | undefined> {
     const key = await this.keyOf(template, version);
     const ref = this.refOf(key);
-    if (fs.existsSync(snapshotFiles(this.root, key).metaFile) && isSnapshotUsable(ref)) return ref;
+    const files = snapshotFiles(this.root, key);
+    if (fs.existsSync(files.metaFile)) {
+      // A bad snapshot is not rebuilt by itself (a restore that always fails would loop): a new
+      // version, or an admin's rebuild, makes a new one.
+      return isSnapshotUsable(ref) ? ref : undefined;
+    }
     // A build that failed is not retried in a loop: only after a minute, or when asked.
     const failed = this.failures.get(key);
     if (!this.builds.has(key) && (!failed || Date.now() - failed.at > 60_000)) {
@@ -246,13 +251,20 @@ export class TemplateSnapshots implements SnapshotSource {
     return { key, stateFile: files.stateFile, frozenDisk: files.frozenDisk };
   }
 
+  /**
+   * Boots the template VM, saves it into a work folder and then renames that into place, so
+   * a snapshot folder is either complete or absent (other Floe processes may share the image
+   * folder). A bad snapshot it replaces is moved aside, not deleted: persistent desktops'
+   * disks may sit on its frozen layer.
+   */
   private async buildNow(key: string, template: TemplateSpec, version: string): Promise<TemplateSnapshotRef> {
     const started = Date.now();
-    const files = snapshotFiles(this.root, key);
+    const final = snapshotFiles(this.root, key);
+    const work = `${final.folder}.building-${process.pid}-${started}`;
+    const files = snapshotFiles(this.root, path.basename(work));
     const vmId = `template-${key.slice(0, 16)}`;
     snapshotLog.info({ key, version, vm: vmId }, 'building template snapshot');
     try {
-      await fs.promises.rm(files.folder, { recursive: true, force: true });
       await fs.promises.mkdir(files.folder, { recursive: true });
       await this.host.destroy(vmId);
       await this.host.start({ id: vmId, template });
@@ -268,6 +280,8 @@ export class TemplateSnapshots implements SnapshotSource {
       await fs.promises.rename(partial, files.stateFile);
       const meta: SnapshotMeta = { key, version, createdAt: Date.now(), stateBytes, buildMs: Date.now() - started };
       await fs.promises.writeFile(files.metaFile, `${JSON.stringify(meta, null, 2)}\n`);
+      if (fs.existsSync(final.folder)) await fs.promises.rename(final.folder, `${final.folder}.replaced-${Date.now()}`);
+      await fs.promises.rename(files.folder, final.folder);
       this.failures.delete(key);
       snapshotLog.info({ key, version, stateBytes, ms: meta.buildMs }, 'template snapshot ready');
       return this.refOf(key);
