@@ -20,6 +20,7 @@ import { pipeline } from 'node:stream/promises';
 import { promisify } from 'node:util';
 import { log } from '../../log';
 import type { Accelerator, SnapshotSource, SnapshotStatus, TemplateSnapshotRef, TemplateSpec } from '../types';
+import { isProcessRunning } from './process-check';
 import { QEMU_BINARY, buildQemuArgs, desktopPaths } from './qemu-command';
 
 const snapshotLog = log.child({ module: 'template-snapshot' });
@@ -146,6 +147,10 @@ export async function saveVmState(qmp: QmpRunner, socketPath: string, stateFile:
     server.once('error', reject);
     server.listen(socketPath);
   });
+  // QEMU may run as another user (-runas): the socket belongs to whoever owns the VM's folder.
+  const folder = await fs.promises.stat(path.dirname(socketPath));
+  await fs.promises.chown(socketPath, folder.uid, folder.gid).catch(() => undefined);
+  await fs.promises.chmod(socketPath, 0o660);
   try {
     await qmp('migrate-set-parameters', { 'max-bandwidth': SAVE_BANDWIDTH_BYTES });
     await qmp('stop');
@@ -265,6 +270,7 @@ export class TemplateSnapshots implements SnapshotSource {
     const vmId = `template-${key.slice(0, 16)}`;
     snapshotLog.info({ key, version, vm: vmId }, 'building template snapshot');
     try {
+      await removeAbandonedBuilds(this.root, key);
       await fs.promises.mkdir(files.folder, { recursive: true });
       await this.host.destroy(vmId);
       await this.host.start({ id: vmId, template });
@@ -294,6 +300,16 @@ export class TemplateSnapshots implements SnapshotSource {
     } finally {
       await this.host.destroy(vmId).catch(() => undefined);
     }
+  }
+}
+
+/** Removes work folders of builds whose Floe process is gone (stopped in the middle of a build). */
+async function removeAbandonedBuilds(root: string, key: string): Promise<void> {
+  const prefix = `${key}.building-`;
+  for (const name of await fs.promises.readdir(root).catch(() => [] as string[])) {
+    if (!name.startsWith(prefix)) continue;
+    const pid = Number(name.slice(prefix.length).split('-')[0]);
+    if (pid !== process.pid && !isProcessRunning(pid)) await fs.promises.rm(path.join(root, name), { recursive: true, force: true });
   }
 }
 
