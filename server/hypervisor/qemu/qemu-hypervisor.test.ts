@@ -2,7 +2,9 @@
  * Tests of the QEMU hypervisor against real QEMU under software emulation (TCG): boots the
  * demo guest (built by guest/build.sh, cached), checks SPICE ticketing with a real SPICE
  * login, typing on the guest's console, re-finding the VM from a fresh hypervisor instance,
- * noticing a kill -9, keeping the disk across stop and start, and destroying. Two guest boots
+ * noticing a kill -9, keeping the disk across stop and start, and destroying; with Floe out of
+ * file handles (a real EMFILE), a running VM is neither reported gone nor destroyed; a data
+ * folder of any length works since sockets live in the short runtime folder. Two guest boots
  * in all. Every QEMU started here is stopped in `after`, and the test checks none is left.
  */
 import assert from 'node:assert/strict';
@@ -14,7 +16,8 @@ import { after, before, describe, it } from 'node:test';
 import { loadConfig, repoRoot } from '../../config';
 import { forgetAcceleratorProbe, probeGuestBoots, resolveAccelerator } from './accelerator';
 import { DEMO_READY_MARKER, demoImagePaths, demoTemplate } from './demo-template';
-import { isProcessRunning } from './process-check';
+import { exhaustFileHandles } from '../../host/file-handles';
+import { isProcessRunning, isQemuOfFolder, qemuLiveness } from './process-check';
 import { typeLine } from './guest-keyboard';
 import { QemuHypervisor } from './qemu-hypervisor';
 import { trySpiceLogin } from './spice-login';
@@ -78,6 +81,7 @@ describe('QemuHypervisor (real QEMU, TCG)', () => {
     const left = qemuProcessesOfThisTest();
     for (const pid of left) process.kill(pid, 'SIGKILL');
     fs.rmSync(dataDir, { recursive: true, force: true });
+    if (hypervisors[0]) fs.rmSync(hypervisors[0].runtimeDir, { recursive: true, force: true });
     assert.deepEqual(left, [], 'QEMU processes of this test were left running');
   });
 
@@ -111,9 +115,10 @@ describe('QemuHypervisor (real QEMU, TCG)', () => {
     assert.equal(info.spiceHost, '127.0.0.1');
     assert.ok(info.spicePort > 0);
     const folder = hypervisor.desktopFolder(id);
-    for (const file of ['disk.qcow2', 'vm.json', 'qmp.sock', 'qemu.pid', 'serial.log']) {
+    for (const file of ['disk.qcow2', 'vm.json', 'qemu.pid', 'serial.log']) {
       assert.ok(fs.existsSync(path.join(folder, file)), `${file} exists`);
     }
+    assert.ok(fs.existsSync(path.join(hypervisor.runtimeDir, id, 'qmp.sock')), 'qmp.sock is in the runtime folder');
     assert.equal(Number(fs.readFileSync(path.join(folder, 'qemu.pid'), 'utf8').trim()), info.pid);
     // No password yet: every login is refused.
     assert.equal(await trySpiceLogin(info.spiceHost, info.spicePort, 'anything'), 'denied');
@@ -153,6 +158,37 @@ describe('QemuHypervisor (real QEMU, TCG)', () => {
     assert.deepEqual({ id: vms[0]?.id, pid: vms[0]?.pid, spicePort: vms[0]?.spicePort }, { id, pid, spicePort });
     await fresh.setConsolePassword(id, 'after-restart', 30);
     assert.equal(await trySpiceLogin('127.0.0.1', spicePort, 'after-restart'), 'ok');
+  });
+
+  it('out of file handles (EMFILE): the VM is unknown, not gone; nothing is stopped or deleted', { timeout: 30_000 }, async () => {
+    const hypervisor = hypervisors[1];
+    assert.ok(hypervisor);
+    const folder = hypervisor.desktopFolder(id);
+    const exits: string[] = [];
+    hypervisor.onExit((exitedId) => exits.push(exitedId));
+    const observer = new QemuHypervisor({ dataDir, accelerator: 'tcg', observeOnly: true });
+    const release = exhaustFileHandles();
+    try {
+      assert.equal(qemuLiveness(pid, folder), 'unknown');
+      // Two rounds of the once-a-second pid check see "unknown" and report nothing.
+      await new Promise((resolve) => setTimeout(resolve, 2200));
+      await assert.rejects(observer.list(), /cannot tell/, 'a fresh look cannot say "no VMs"');
+      await assert.rejects(hypervisor.destroy(id), /cannot tell/);
+      await assert.rejects(hypervisor.stop(id), /cannot tell/);
+    } finally {
+      release();
+    }
+    assert.deepEqual(exits, [], 'no exit reported');
+    assert.ok(isQemuOfFolder(pid, folder), 'QEMU still runs');
+    assert.ok(fs.existsSync(path.join(folder, 'disk.qcow2')), 'its disk is still there');
+    assert.deepEqual((await observer.list()).map((vm) => vm.pid), [pid]);
+  });
+
+  it('a data folder too long for socket paths still works; a runtime folder too long fails at construction', async () => {
+    const deep = path.join(dataDir, 'd'.repeat(100), 'e'.repeat(100));
+    const longData = new QemuHypervisor({ dataDir: deep, accelerator: 'tcg', observeOnly: true });
+    assert.ok(Buffer.byteLength(longData.runtimeDir) < 60);
+    assert.throws(() => new QemuHypervisor({ dataDir, accelerator: 'tcg', runtimeDir: deep }), /runtime folder path too long for a unix socket/);
   });
 
   it('reports a QEMU killed with -9 within 5 s, and keeps its disk', { timeout: 30_000 }, async () => {
