@@ -5,14 +5,11 @@
  * desktop's CPU and memory use; resizes it, is told a pool with desktops cannot be deleted,
  * drains it, recycles the spare and deletes the pool. The host panel's KSM switch works or says
  * plainly that it may not. The Prometheus scrape is read and parsed as an admin sees it.
- * Saves docs/admin-pools.png.
+ * Takes the picture docs/admin-pools.png (see screenshotPath).
  */
 import os from 'node:os';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { expect, signIn, test } from './fixtures';
+import { expect, screenshotPath, signIn, test } from './fixtures';
 
-const docs = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'docs');
 const POOL = 'kiosk-e2e';
 
 /** Prometheus text exposition → "name{labels}" → value; throws on a line that is not a sample. */
@@ -98,7 +95,7 @@ test('an admin creates a pool (a bad value first), watches its spare boot live, 
   const hostPanel = page.getByRole('region', { name: `Host ${os.hostname()}` });
   await expect(hostPanel).toContainText('CPUs');
   await expect(hostPanel).toContainText('Memory saved');
-  await page.screenshot({ path: path.join(docs, 'admin-pools.png'), fullPage: true });
+  await page.screenshot({ path: screenshotPath('admin-pools.png'), fullPage: true });
 
   // The metrics, scraped as this admin and parsed.
   const scrape = await page.request.get('/metrics');
