@@ -34,6 +34,22 @@ const all = (status: number, others: Partial<Record<Who, number | '-'>> = {}): R
   ...others,
 });
 
+/** Opens a console WebSocket (with `origin` and `cookie` headers when given); the HTTP status, 101 when it opened. */
+function upgradeStatus(url: string, origin: string | undefined, cookie?: string): Promise<number> {
+  return new Promise<number>((resolve) => {
+    const socket = new WebSocket(url, 'binary', { ...(origin ? { origin } : {}), ...(cookie ? { headers: { cookie } } : {}) });
+    socket.on('unexpected-response', (_req, res) => {
+      resolve(res.statusCode ?? 0);
+      socket.terminate();
+    });
+    socket.on('open', () => {
+      resolve(101);
+      socket.terminate();
+    });
+    socket.on('error', () => resolve(-1));
+  });
+}
+
 test('every route and page answers each role exactly as it should; only alice reaches her desktop', async ({ playwright, floe, browser }) => {
   test.setTimeout(300_000);
   const contexts = {} as Record<Who, APIRequestContext>;
@@ -105,19 +121,7 @@ test('every route and page answers each role exactly as it should; only alice re
   // The console WebSocket refuses other origins before it looks at the ticket (a real one here).
   const ticket = (await (await contexts.alice.post(`/api/desktops/${A}/console-ticket`)).json()) as { path: string };
   const wsUrl = `${floe.url.replace(/^http/, 'ws')}${ticket.path}`;
-  const upgrade = (origin: string | undefined, url = wsUrl) =>
-    new Promise<number>((resolve) => {
-      const socket = new WebSocket(url, 'binary', origin ? { origin } : {});
-      socket.on('unexpected-response', (_req, res) => {
-        resolve(res.statusCode ?? 0);
-        socket.terminate();
-      });
-      socket.on('open', () => {
-        resolve(101);
-        socket.terminate();
-      });
-      socket.on('error', () => resolve(-1));
-    });
+  const upgrade = (origin: string | undefined, url = wsUrl) => upgradeStatus(url, origin);
   expect(await upgrade('http://evil.example'), 'another origin').toBe(403);
   expect(await upgrade(undefined), 'no origin').toBe(403);
   expect(await upgrade(floe.url, `${floe.url.replace(/^http/, 'ws')}/console/ws?ticket=made-up`), 'own origin, made-up ticket').toBe(401);
@@ -184,21 +188,7 @@ test('a console ticket is refused without its owner’s live sign-in: no cookie,
   /** Upgrades with a fresh ticket of alice's, sending `cookie`; the HTTP status (101 when it opened). */
   const upgradeWith = async (cookie: string | undefined) => {
     const ticket = (await (await alice.post(`/api/desktops/${A}/console-ticket`)).json()) as { path: string };
-    return new Promise<number>((resolve) => {
-      const socket = new WebSocket(`${floe.url.replace(/^http/, 'ws')}${ticket.path}`, 'binary', {
-        origin: floe.url,
-        ...(cookie ? { headers: { cookie } } : {}),
-      });
-      socket.on('unexpected-response', (_req, res) => {
-        resolve(res.statusCode ?? 0);
-        socket.terminate();
-      });
-      socket.on('open', () => {
-        resolve(101);
-        socket.terminate();
-      });
-      socket.on('error', () => resolve(-1));
-    });
+    return upgradeStatus(`${floe.url.replace(/^http/, 'ws')}${ticket.path}`, floe.url, cookie);
   };
   expect(await upgradeWith(await cookieOf(alice)), 'with her own sign-in the ticket works').toBe(101);
   expect(await upgradeWith(undefined), 'without a sign-in').toBe(401);
