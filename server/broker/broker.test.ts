@@ -210,7 +210,7 @@ describe('reconcile', () => {
 });
 
 describe('powerAction', () => {
-  test('persistent: shutdown keeps the disk, restart boots it again, discard is refused', async () => {
+  test('persistent: shutdown keeps the disk, restart boots it again, reset resets the same VM, discard is refused', async () => {
     const t = await setup([pool({ name: 'k', kind: 'persistent' })]);
     const d = await t.broker.assignDesktop('u1', 'k');
     await t.broker.settle();
@@ -221,7 +221,17 @@ describe('powerAction', () => {
     await t.broker.powerAction(d.id, 'restart');
     assert.equal(await stateOf(t.broker, d.id), 'assigned');
     assert.deepEqual(t.hypervisor.started, [d.id, d.id]);
-    await t.broker.powerAction(d.id, 'reset');
+
+    // Reset: the same QEMU is reset (no new one), the desktop is booting until the guest is ready again.
+    t.hypervisor.autoReady = false;
+    const pid = (await t.hypervisor.list()).find((vm) => vm.id === d.id)?.pid;
+    assert.equal(typeof pid, 'number');
+    const resetting = await t.broker.powerAction(d.id, 'reset');
+    assert.equal(resetting.state, 'booting');
+    assert.deepEqual(t.hypervisor.resets, [d.id]);
+    assert.deepEqual(t.hypervisor.started, [d.id, d.id], 'no new QEMU for a reset');
+    assert.equal((await t.hypervisor.list()).find((vm) => vm.id === d.id)?.pid, pid);
+    t.hypervisor.markReady(d.id);
     assert.equal(await stateOf(t.broker, d.id), 'assigned');
   });
 
