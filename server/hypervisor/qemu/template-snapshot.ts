@@ -15,6 +15,7 @@ import { createHash } from 'node:crypto';
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { promisify } from 'node:util';
@@ -77,7 +78,7 @@ export async function snapshotKey(template: TemplateSpec, accelerator: Accelerat
   // The command line with fixed paths and port: any change to devices or machine changes the key.
   const argsShape = buildQemuArgs({
     id: 'snapshot-key',
-    paths: desktopPaths('/floe', 'snapshot-key'),
+    paths: desktopPaths('/floe', 'snapshot-key', '/run/floe'),
     template,
     accelerator,
     spiceHost: '127.0.0.1',
@@ -279,7 +280,10 @@ export class TemplateSnapshots implements SnapshotSource {
       const vmFolder = this.host.desktopFolder(vmId);
       const partial = `${files.stateFile}.partial`;
       const qmp: QmpRunner = (command, args) => this.host.qmpCommand(vmId, command, args);
-      const stateBytes = await saveVmState(qmp, path.join(vmFolder, 'migrate.sock'), partial);
+      // The VM's folder holds the socket unless its path is too long for one (108 bytes).
+      let socketPath = path.join(vmFolder, 'migrate.sock');
+      if (Buffer.byteLength(socketPath) > 100) socketPath = path.join(os.tmpdir(), `floe-save-${key.slice(0, 12)}-${process.pid}.sock`);
+      const stateBytes = await saveVmState(qmp, socketPath, partial);
       await this.host.stop(vmId);
       await moveFile(path.join(vmFolder, 'disk.qcow2'), files.frozenDisk);
       await fs.promises.chmod(files.frozenDisk, 0o444);
