@@ -72,9 +72,22 @@ export async function poolOffers(user: SessionUser): Promise<PoolOffer[]> {
   });
 }
 
-/** Gives the user their desktop of `poolName` (existing, spare or new); booting goes on after. */
+/** How long opening a desktop of an instant pool waits for its clone before answering. */
+const INSTANT_WAIT_MS = 1500;
+
+/**
+ * Gives the user their desktop of `poolName` (existing, spare or new); booting goes on after.
+ * In an instant pool a new desktop is a clone that runs within a second: the answer waits for
+ * it (briefly), so the page shows the desktop rather than boot progress.
+ */
 export async function openDesktop(user: SessionUser, poolName: string): Promise<DesktopView> {
-  return viewOf(await getRuntime().broker.assignDesktop(user.id, poolName));
+  const { broker } = getRuntime();
+  const desktop = await broker.assignDesktop(user.id, poolName);
+  // Only a desktop without a disk yet can be a clone (a shut-down one boots from its own disk).
+  const mayBeClone = desktop.state === 'provisioning' && desktop.template_version == null;
+  if (!mayBeClone || !(await broker.getPool(poolName)).instant) return viewOf(desktop);
+  await broker.waitForStart(desktop.id, INSTANT_WAIT_MS);
+  return viewOf((await broker.getDesktop(desktop.id)) ?? desktop);
 }
 
 export async function desktopStatus(user: SessionUser, desktopId: string): Promise<DesktopView> {

@@ -269,6 +269,19 @@ export class Broker {
     return desktop;
   }
 
+  /**
+   * Waits up to `timeoutMs` for the desktop's start in flight to finish (ready or failed). An
+   * instant clone is ready well within a second, so a person's request can answer "ready" and
+   * their page connects at once instead of showing boot progress.
+   */
+  async waitForStart(desktopId: string, timeoutMs: number): Promise<void> {
+    const boot = this.boots.get(desktopId);
+    if (!boot) return;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([boot, new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)))]);
+    clearTimeout(timer);
+  }
+
   /** Waits until every boot in flight has finished (ready or failed). */
   async settle(): Promise<void> {
     while (this.boots.size > 0) await Promise.allSettled([...this.boots.values()]);
