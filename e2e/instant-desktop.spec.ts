@@ -4,6 +4,8 @@
  * on the persistent demo pool, which keeps no spare, shows the guest's screen as a clone of the
  * snapshot, and the boot progress is gone by the time the screen is there. The time from the
  * click to the first guest frame is printed (its goal is a benchmark figure, not asserted).
+ * Then the admin pool page shows the template's version and snapshot; publishing version 2
+ * leaves her desktop running and marks it "older template".
  */
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
@@ -18,7 +20,7 @@ import { type StartedFloe, cleanUpDataDir, expect, litPixels, signIn, startFloe,
 const imageDir = process.env.FLOE_IMAGE_DIR ?? path.resolve('.data', 'images');
 
 test('"Open desktop" with no spare shows the desktop at once, without the boot progress lingering', async ({ browser }) => {
-  test.setTimeout(360_000);
+  test.setTimeout(600_000);
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'floe-instant-'));
   const password = randomBytes(12).toString('base64url');
   const hypervisor = new QemuHypervisor({ dataDir: path.join(dataDir, 'vms'), accelerator: 'tcg', observeOnly: true });
@@ -47,6 +49,28 @@ test('"Open desktop" with no spare shows the desktop at once, without the boot p
     console.log(`instant desktop, no spare: "Open desktop" → first guest frame in ${firstFrameMs} ms`);
     test.info().annotations.push({ type: 'first-frame-ms', description: String(firstFrameMs) });
     await context.close();
+
+    // The admin sees the pool's template and snapshot, publishes version 2, and alice's
+    // persistent desktop (made from version 1, in use) stays and is shown as "older template".
+    const adminContext = await browser.newContext({ baseURL: server.url });
+    const admin = await adminContext.newPage();
+    await signIn(admin, 'admin', password);
+    await admin.goto('/admin/pools');
+    const poolRow = admin.getByRole('row', { name: 'Pool demo', exact: true });
+    const template = poolRow.getByLabel('Template of demo', { exact: true });
+    await expect(template).toContainText('v1');
+    await expect(template).toContainText('saved state ready');
+    await poolRow.getByRole('button', { name: 'Publish new version' }).click();
+    const publishing = admin.getByRole('dialog', { name: 'Publish template version 2 of “Demo desktop”?' });
+    await publishing.getByLabel(/Reason/).fill('rebuild of the demo');
+    await publishing.getByRole('button', { name: 'Publish' }).click();
+    await expect(template).toContainText(/^v2/, { timeout: 240_000 });
+    const aliceRow = admin.getByRole('row', { name: `Desktop ${desktopId}` });
+    await expect(aliceRow).toContainText('v1');
+    await expect(aliceRow).toContainText('older template');
+    await expect(poolRow.getByRole('button', { name: 'Roll back' })).toBeEnabled();
+    expect((await hypervisor.list()).find((v) => v.id === desktopId)?.pid, 'her desktop was not touched').toBe(vm?.pid);
+    await adminContext.close();
   } finally {
     if (server) await stopFloe(server);
     hypervisor.close();
