@@ -20,6 +20,16 @@ export async function setGuestTime(socketPath: string, timeoutMs = 3000): Promis
   if (!answered) throw new Error('the guest agent did not answer guest-set-time');
 }
 
+/**
+ * The first-run hook of a clone: the template's `CLONE_HOOK` (if it has one) is run through
+ * the agent's guest-exec with the desktop's id, to give the clone its own identity (hostname,
+ * machine-id, regenerated keys). Resolves false when the guest has no such hook or no agent.
+ */
+export const CLONE_HOOK = '/usr/local/sbin/floe-clone-identity';
+export function runCloneHook(socketPath: string, desktopId: string, timeoutMs = 3000): Promise<boolean> {
+  return askGuestAgent(socketPath, { execute: 'guest-exec', arguments: { path: CLONE_HOOK, arg: [desktopId] } }, timeoutMs);
+}
+
 /** Sends one command; true when the agent answered it with `return` within `timeoutMs`. */
 function askGuestAgent(socketPath: string, command: object | string, timeoutMs: number): Promise<boolean> {
   const line = typeof command === 'string' ? command : JSON.stringify(command);

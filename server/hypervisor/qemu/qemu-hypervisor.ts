@@ -30,7 +30,7 @@ import {
 } from '../types';
 import { type AcceleratorDecision, resolveAccelerator } from './accelerator';
 import { findFreePort } from './free-port';
-import { setGuestTime, waitForGuestAgent } from './guest-agent';
+import { CLONE_HOOK, runCloneHook, setGuestTime, waitForGuestAgent } from './guest-agent';
 import {
   isNoSuchEntry,
   isProcessRunning,
@@ -643,8 +643,9 @@ export class QemuHypervisor implements Hypervisor {
 
   /**
    * A clone does not print its ready marker again: it is ready once it runs (the restore has
-   * completed). Where the template runs a guest agent, the agent must answer and the guest's
-   * clock, which jumped by the snapshot's age, is set.
+   * completed). Where the template runs a guest agent, the agent must answer, the guest's
+   * clock, which jumped by the snapshot's age, is set, and the template's clone identity hook
+   * (guest-agent.ts) is started with the desktop's id.
    */
   private async waitCloneReady(vm: RunningVm, readiness: Readiness, deadline: number, checkAlive: () => void): Promise<void> {
     checkAlive();
@@ -656,6 +657,8 @@ export class QemuHypervisor implements Hypervisor {
       await setGuestTime(vm.paths.agentSocket).catch((error: Error) =>
         qemuLog.warn({ id: vm.record.id, err: error.message }, 'guest-set-time failed; the clock may lag'),
       );
+      const hooked = await runCloneHook(vm.paths.agentSocket, vm.record.id);
+      qemuLog.info({ id: vm.record.id, hook: CLONE_HOOK, ran: hooked }, hooked ? 'clone identity hook started' : 'the template has no clone identity hook');
     }
   }
 
