@@ -2,8 +2,9 @@
  * Instant clones against real QEMU (TCG): one template snapshot of the demo guest is built,
  * then clones of it show the guest's screen at once and take typed input, two clones keep
  * their own files in /home, a persistent clone keeps its files across shut-down and a cold
- * start, and a corrupted state file falls back to a cold boot with the reason recorded. One
- * template boot and one cold boot in all; every QEMU started here is stopped in `after`.
+ * start, and a corrupted state file falls back to a cold boot with the reason recorded; a bad
+ * snapshot's rebuild never moves the frozen layer disks sit on. Two template boots and two
+ * cold boots in all; every QEMU started here is stopped in `after`.
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -17,7 +18,7 @@ import { demoTemplate } from './demo-template';
 import { typeLine } from './guest-keyboard';
 import { isProcessRunning, readCommandLine } from './process-check';
 import { QemuHypervisor } from './qemu-hypervisor';
-import { TemplateSnapshots, snapshotFiles } from './template-snapshot';
+import { TemplateSnapshots, markSnapshotBad, snapshotFiles } from './template-snapshot';
 
 const imageDir = loadConfig().imageDir;
 const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'floe-clone-test-'));
@@ -149,5 +150,16 @@ describe('instant clones from a template snapshot (real QEMU, TCG)', () => {
     assert.equal(next.restoredFrom, undefined);
     await hypervisor.destroy('clone-c');
     await hypervisor.destroy('clone-d');
+  });
+
+  it('rebuilding a bad snapshot adds a new build and leaves the old frozen layer where disks expect it', { timeout: 300_000 }, async () => {
+    await markSnapshotBad(snapshot, 'test: pretend a restore failed');
+    assert.equal(await snapshots.ready(template, 'v1'), undefined, 'a bad snapshot is not used, nor rebuilt by itself');
+    const rebuilt = await snapshots.build(template, 'v1');
+    assert.equal(rebuilt.key, snapshot.key);
+    assert.notEqual(rebuilt.frozenDisk, snapshot.frozenDisk);
+    assert.ok(fs.existsSync(snapshot.frozenDisk), 'the old frozen layer stays');
+    assert.equal((await snapshots.status(template, 'v1')).state, 'ready');
+    assert.deepEqual(await snapshots.ready(template, 'v1'), rebuilt);
   });
 });

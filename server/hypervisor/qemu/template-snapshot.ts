@@ -7,9 +7,11 @@
  * next to the state as the frozen disk layer the RAM belongs to. A clone is a new overlay of
  * that layer, started with `-incoming fd:3` on the state file (see qemu-hypervisor.ts).
  *
- * Layout: `ROOT/<key>/{state.bin, frozen.qcow2, meta.json}` and, once a restore failed,
- * `bad.json` with the reason. Snapshots are kept across restarts; a changed input is a new key.
- * Frozen layers are never deleted here: persistent desktops' disks may sit on top of them.
+ * Layout: `ROOT/<key>/{state-<build>.bin, frozen-<build>.qcow2, meta.json}` and, once a
+ * restore failed, `bad.json` with the reason. meta.json (written last) names the current
+ * build's files. Snapshots are kept across restarts; a changed input is a new key. A rebuild
+ * (of a bad snapshot, or a race with another Floe sharing the image folder) adds files with a
+ * new build id and never moves or deletes a frozen layer: desktops' disks may sit on it.
  */
 import { createHash } from 'node:crypto';
 import { execFile } from 'node:child_process';
@@ -42,6 +44,9 @@ export interface SnapshotFiles {
 
 interface SnapshotMeta {
   key: string;
+  /** File names (in the key's folder) of this build's state and frozen layer. */
+  stateFile: string;
+  frozenDisk: string;
   version: string;
   createdAt: number;
   stateBytes: number;
@@ -209,9 +214,8 @@ export class TemplateSnapshots implements SnapshotSource {
 
   async ready(template: TemplateSpec, version: string): Promise<TemplateSnapshotRef | undefined> {
     const key = await this.keyOf(template, version);
-    const ref = this.refOf(key);
-    const files = snapshotFiles(this.root, key);
-    if (fs.existsSync(files.metaFile)) {
+    const ref = await this.refOf(key);
+    if (ref) {
       // A bad snapshot is not rebuilt by itself (a restore that always fails would loop): a new
       // version, or an admin's rebuild, makes a new one.
       return isSnapshotUsable(ref) ? ref : undefined;
@@ -225,9 +229,9 @@ export class TemplateSnapshots implements SnapshotSource {
   }
 
   build(template: TemplateSpec, version: string): Promise<TemplateSnapshotRef> {
-    return this.keyOf(template, version).then((key) => {
-      const ref = this.refOf(key);
-      if (fs.existsSync(snapshotFiles(this.root, key).metaFile) && isSnapshotUsable(ref)) return ref;
+    return this.keyOf(template, version).then(async (key) => {
+      const ref = await this.refOf(key);
+      if (ref && isSnapshotUsable(ref)) return ref;
       let running = this.builds.get(key);
       if (!running) {
         running = this.buildNow(key, template, version).finally(() => this.builds.delete(key));
@@ -252,9 +256,12 @@ export class TemplateSnapshots implements SnapshotSource {
     return { state: 'none', key, version };
   }
 
-  private refOf(key: string): TemplateSnapshotRef {
+  /** The current build of `key` as meta.json names it, or undefined when there is none. */
+  private async refOf(key: string): Promise<TemplateSnapshotRef | undefined> {
     const files = snapshotFiles(this.root, key);
-    return { key, stateFile: files.stateFile, frozenDisk: files.frozenDisk };
+    const meta = await readJsonFile<SnapshotMeta>(files.metaFile);
+    if (!meta?.stateFile || !meta.frozenDisk) return undefined;
+    return { key, stateFile: path.join(files.folder, meta.stateFile), frozenDisk: path.join(files.folder, meta.frozenDisk) };
   }
 
   /**
@@ -266,7 +273,8 @@ export class TemplateSnapshots implements SnapshotSource {
   private async buildNow(key: string, template: TemplateSpec, version: string): Promise<TemplateSnapshotRef> {
     const started = Date.now();
     const final = snapshotFiles(this.root, key);
-    const work = `${final.folder}.building-${process.pid}-${started}`;
+    const buildId = `${process.pid}-${started}`;
+    const work = `${final.folder}.building-${buildId}`;
     const files = snapshotFiles(this.root, path.basename(work));
     const vmId = `template-${key.slice(0, 16)}`;
     snapshotLog.info({ key, version, vm: vmId }, 'building template snapshot');
@@ -288,13 +296,27 @@ export class TemplateSnapshots implements SnapshotSource {
       await moveFile(path.join(vmFolder, 'disk.qcow2'), files.frozenDisk);
       await fs.promises.chmod(files.frozenDisk, 0o444);
       await fs.promises.rename(partial, files.stateFile);
-      const meta: SnapshotMeta = { key, version, createdAt: Date.now(), stateBytes, buildMs: Date.now() - started };
-      await fs.promises.writeFile(files.metaFile, `${JSON.stringify(meta, null, 2)}\n`);
-      if (fs.existsSync(final.folder)) await fs.promises.rename(final.folder, `${final.folder}.replaced-${Date.now()}`);
-      await fs.promises.rename(files.folder, final.folder);
+      const meta: SnapshotMeta = {
+        key,
+        stateFile: `state-${buildId}.bin`,
+        frozenDisk: `frozen-${buildId}.qcow2`,
+        version,
+        createdAt: Date.now(),
+        stateBytes,
+        buildMs: Date.now() - started,
+      };
+      // Into place under names of this build; meta.json, renamed last, makes it current.
+      await fs.promises.mkdir(final.folder, { recursive: true });
+      const ref: TemplateSnapshotRef = { key, stateFile: path.join(final.folder, meta.stateFile), frozenDisk: path.join(final.folder, meta.frozenDisk) };
+      await fs.promises.rename(files.frozenDisk, ref.frozenDisk);
+      await fs.promises.rename(files.stateFile, ref.stateFile);
+      await fs.promises.writeFile(`${final.metaFile}.${buildId}`, `${JSON.stringify(meta, null, 2)}\n`);
+      await fs.promises.rename(`${final.metaFile}.${buildId}`, final.metaFile);
+      await fs.promises.rm(final.badFile, { force: true });
+      await fs.promises.rm(files.folder, { recursive: true, force: true });
       this.failures.delete(key);
       snapshotLog.info({ key, version, stateBytes, ms: meta.buildMs }, 'template snapshot ready');
-      return this.refOf(key);
+      return ref;
     } catch (error) {
       const reason = error instanceof Error ? error.message : String(error);
       this.failures.set(key, { reason, at: Date.now() });
