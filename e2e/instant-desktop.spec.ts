@@ -31,7 +31,9 @@ test('"Open desktop" with no spare shows the desktop at once, without the boot p
     expect(demo.spares, 'the demo pool keeps no spare').toBe(0);
     const key = await snapshotKey(templateOf(demo, imageDir), 'tcg', versionLabel(1));
     const meta = snapshotFiles(path.join(imageDir, 'snapshots'), key).metaFile;
-    await expect.poll(() => fs.existsSync(meta), { timeout: 240_000, message: 'the demo template snapshot is saved' }).toBe(true);
+    // meta.json names the build's files once it is complete (an older layout's lacks them).
+    const saved = () => (fs.existsSync(meta) ? 'stateFile' in (JSON.parse(fs.readFileSync(meta, 'utf8')) as object) : false);
+    await expect.poll(saved, { timeout: 240_000, message: 'the demo template snapshot is saved' }).toBe(true);
 
     const context = await browser.newContext({ baseURL: server.url });
     const page = await context.newPage();
