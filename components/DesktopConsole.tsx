@@ -15,9 +15,10 @@
  */
 import Link from 'next/link';
 import { useCallback, useEffect, useRef, useState } from 'react';
-import type { DesktopStage, DesktopView } from '@/lib/desktops';
+import type { DesktopStage, DesktopView, IdlePolicyView } from '@/lib/desktops';
 import { ConsoleToolbar } from './ConsoleToolbar';
 import styles from './DesktopConsole.module.css';
+import { IdleWarning, idleDuration, useIdleCountdown } from './IdleWarning';
 import type { Notice } from './PowerMenu';
 import { ConsoleConnection, type ConsoleStatus } from './spice/console-connection';
 
@@ -70,6 +71,8 @@ export interface DesktopConsoleProps {
   /** Where "back" goes. Default the person's desktops. */
   backHref?: string;
   backLabel?: string;
+  /** The pool's idle policy (the person's own desktops; staff consoles have none). */
+  idle?: IdlePolicyView;
 }
 
 /** "Chromium 156 on Linux" from a user agent, for the "open elsewhere" prompt. */
@@ -82,7 +85,7 @@ function browserOf(userAgent: string | null): string {
   return system ? `${name} on ${system}` : name;
 }
 
-export function DesktopConsole({ initial, apiBase: givenApiBase, backHref = '/desktops', backLabel = 'My desktops' }: DesktopConsoleProps) {
+export function DesktopConsole({ initial, apiBase: givenApiBase, backHref = '/desktops', backLabel = 'My desktops', idle }: DesktopConsoleProps) {
   const apiBase = givenApiBase ?? `/api/desktops/${encodeURIComponent(initial.id)}`;
   const [desktop, setDesktop] = useState(initial);
   const [status, setStatus] = useState<ConsoleStatus>({ state: 'idle' });
@@ -98,6 +101,7 @@ export function DesktopConsole({ initial, apiBase: givenApiBase, backHref = '/de
   const screenRef = useRef<HTMLDivElement>(null);
   const frozenRef = useRef<HTMLDivElement>(null);
   const connectionRef = useRef<ConsoleConnection | null>(null);
+  const [idleDisconnected, setIdleDisconnected] = useState(false);
 
   const booting = desktop.stage === 'starting' || desktop.stage === 'booting';
   const ready = desktop.stage === 'ready';
@@ -265,6 +269,11 @@ export function DesktopConsole({ initial, apiBase: givenApiBase, backHref = '/de
     }
   }
 
+  const idleCountdown = useIdleCountdown(screenRef, idle?.idleMinutes ?? 0, ready && status.state === 'connected', () => {
+    setIdleDisconnected(true);
+    connectionRef.current?.disconnect();
+  });
+
   const step = stepOf(desktop.stage, status);
   const firstConnect = status.state === 'idle' || status.state === 'connecting';
   const showProgress = booting || (ready && firstConnect);
@@ -354,11 +363,37 @@ export function DesktopConsole({ initial, apiBase: givenApiBase, backHref = '/de
         {ready && status.state === 'disconnected' && (
           <section className="boot-progress" aria-labelledby="disconnected-title" style={{ position: 'absolute' }}>
             <h1 id="disconnected-title">Disconnected</h1>
-            <p>You disconnected from your desktop. It keeps running.</p>
-            <button type="button" className="button" onClick={() => connectionRef.current?.reconnect()}>
+            {idleDisconnected ? (
+              <p>
+                Disconnected after {idleDuration(idle?.idleMinutes ?? 0)} without input.{' '}
+                {idle?.stateless
+                  ? 'Reconnect soon: a fresh desktop left alone is discarded, and your changes will be discarded.'
+                  : 'Your desktops page shows how long it keeps running.'}
+              </p>
+            ) : (
+              <p>You disconnected from your desktop. It keeps running.</p>
+            )}
+            <button
+              type="button"
+              className="button"
+              onClick={() => {
+                setIdleDisconnected(false);
+                connectionRef.current?.reconnect();
+              }}
+            >
               Reconnect
             </button>
           </section>
+        )}
+        {ready && status.state === 'connected' && idleCountdown.left !== null && (
+          <IdleWarning
+            left={idleCountdown.left}
+            stateless={idle?.stateless ?? false}
+            onStay={() => {
+              idleCountdown.stay();
+              focusScreen();
+            }}
+          />
         )}
         {ready && status.state === 'in-use' && (
           <section className="boot-progress" role="alertdialog" aria-labelledby="in-use-title" style={{ position: 'absolute' }}>

@@ -4,6 +4,7 @@
  */
 import { DesktopActions } from '@/components/DesktopActions';
 import { DesktopsAutoRefresh } from '@/components/DesktopsAutoRefresh';
+import { GraceNotice } from '@/components/GraceNotice';
 import { OpenDesktopButton } from '@/components/OpenDesktopButton';
 import { TopBar } from '@/components/TopBar';
 import { requireUser } from '@/lib/auth';
@@ -35,7 +36,7 @@ export default async function DesktopsPage() {
             <li key={offer.name} className="card" aria-label={offer.title}>
               <h2>{offer.title}</h2>
               <p className="meta">
-                {offer.kind === 'persistent' ? 'Your own desktop, kept between visits' : 'A fresh desktop each time'}
+                {offer.kind === 'persistent' ? 'Your own desktop, kept between visits' : 'A fresh desktop each time: your changes are discarded'}
                 {' · '}
                 {offer.memoryMiB} MiB, {offer.vcpus} vCPU
               </p>
@@ -45,6 +46,7 @@ export default async function DesktopsPage() {
                 </span>
               </p>
               {offer.desktop?.failureReason && <p className="error">{offer.desktop.failureReason}</p>}
+              {offer.policyAt !== null && <GraceNotice at={offer.policyAt} stateless={offer.kind === 'stateless'} />}
               <OpenDesktopButton
                 pool={offer.name}
                 label={offer.desktop?.stage === 'failed' || offer.desktop?.stage === 'stopped' ? 'Start again' : 'Open desktop'}
