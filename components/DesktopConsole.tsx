@@ -21,6 +21,9 @@ import styles from './DesktopConsole.module.css';
 import { IdleWarning, idleDuration, useIdleCountdown } from './IdleWarning';
 import type { Notice } from './PowerMenu';
 import { ConsoleConnection, type ConsoleStatus } from './spice/console-connection';
+import { ReleaseKeyboardButton, isReleaseChord } from './spice/keyboard-release';
+import { attachTouchInput } from './spice/touch-input';
+import { TouchKeyboard } from './spice/touch-keyboard';
 
 const SCREEN_ID = 'spice-screen';
 const STEPS = ['Starting', 'Booting', 'Connecting', 'Ready'] as const;
@@ -162,6 +165,7 @@ export function DesktopConsole({ initial, apiBase: givenApiBase, backHref = '/de
         live.setAttribute('role', 'application');
         live.setAttribute('aria-label', 'Desktop screen');
         live.setAttribute('aria-roledescription', 'remote desktop');
+        attachTouchInput(live);
       }
     }
     const canvas = live ?? frozenRef.current?.querySelector('canvas');
@@ -192,6 +196,11 @@ export function DesktopConsole({ initial, apiBase: givenApiBase, backHref = '/de
     if (!screen) return;
     const onKey = (event: KeyboardEvent) => {
       event.stopPropagation();
+      if (isReleaseChord(event)) {
+        event.preventDefault();
+        releaseKeyboardRef.current();
+        return;
+      }
       if (connectionRef.current?.handleKeyEvent(event)) event.preventDefault();
     };
     const release = () => connectionRef.current?.releaseAllKeys();
@@ -221,6 +230,14 @@ export function DesktopConsole({ initial, apiBase: givenApiBase, backHref = '/de
   }, [notice]);
 
   const focusScreen = () => screenRef.current?.querySelector('canvas')?.focus();
+
+  /** Gives the keyboard back to the page: keys held are released, the focus goes to the bar's first link. */
+  const releaseKeyboard = () => {
+    connectionRef.current?.releaseAllKeys();
+    pageRef.current?.querySelector<HTMLElement>('.console-bar a')?.focus();
+  };
+  const releaseKeyboardRef = useRef(releaseKeyboard);
+  releaseKeyboardRef.current = releaseKeyboard;
 
   function changeFullScreen(want: boolean) {
     if (want) {
@@ -269,7 +286,7 @@ export function DesktopConsole({ initial, apiBase: givenApiBase, backHref = '/de
     }
   }
 
-  const idleCountdown = useIdleCountdown(screenRef, idle?.idleMinutes ?? 0, ready && status.state === 'connected', () => {
+  const idleCountdown = useIdleCountdown(pageRef, idle?.idleMinutes ?? 0, ready && status.state === 'connected', () => {
     setIdleDisconnected(true);
     connectionRef.current?.disconnect();
   });
@@ -301,6 +318,8 @@ export function DesktopConsole({ initial, apiBase: givenApiBase, backHref = '/de
             </span>
           ))}
         <span className="spacer" />
+        {ready && connected && <ReleaseKeyboardButton onRelease={releaseKeyboard} />}
+        {ready && <TouchKeyboard target={() => connectionRef.current} disabled={!connected} />}
         {(ready || booting) && (
           <ConsoleToolbar
             desktopId={desktop.id}

@@ -4,13 +4,14 @@
  * with no keyboard, mouse or touch input on its screen for that long is disconnected. Before
  * that, a countdown ("This desktop will be disconnected in 2:00") with a "Stay connected" button
  * is shown for the last two minutes (or the last half of a shorter idle time). Input is watched
- * on the screen element only, in the capture phase, so the relay's hot path is untouched.
+ * on the console page (screen, toolbar, on-screen keyboard) in the capture phase, in the browser:
+ * the relay's hot path is untouched.
  */
 import { type RefObject, useCallback, useEffect, useRef, useState } from 'react';
 
 /** The countdown is shown this long before the disconnect, at most half the idle time. */
 const WARNING_MS = 2 * 60_000;
-const INPUT_EVENTS = ['keydown', 'pointerdown', 'pointermove', 'wheel', 'touchstart'] as const;
+const INPUT_EVENTS = ['keydown', 'pointerdown', 'pointermove', 'wheel', 'touchstart', 'beforeinput'] as const;
 
 /** "2:00", "0:07": minutes and seconds left. */
 export function formatCountdown(ms: number): string {
