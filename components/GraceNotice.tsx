@@ -5,11 +5,13 @@
  * "Your changes will be discarded"). Counts down by itself and refreshes the page once the time
  * is up, so the card then shows the desktop's new state.
  */
+import { useTranslations } from 'next-intl';
 import { useRouter } from 'next/navigation';
 import { useEffect, useState } from 'react';
 
 export function GraceNotice({ at, stateless }: { at: number; stateless: boolean }) {
   const router = useRouter();
+  const t = useTranslations('Desktops');
   const [now, setNow] = useState(() => Date.now());
   useEffect(() => {
     const timer = setInterval(() => {
@@ -20,10 +22,5 @@ export function GraceNotice({ at, stateless }: { at: number; stateless: boolean 
     return () => clearInterval(timer);
   }, [at, router]);
   const minutes = Math.max(0, Math.ceil((at - now) / 60_000));
-  const when = minutes === 0 ? 'in less than a minute' : `in ${minutes} minute${minutes === 1 ? '' : 's'}`;
-  return (
-    <p className="grace-notice">
-      {stateless ? `Discarded ${when} unless you reopen it. Your changes will be discarded.` : `Shuts down ${when} unless you reopen it.`}
-    </p>
-  );
+  return <p className="grace-notice">{t(stateless ? 'graceStateless' : 'gracePersistent', { minutes })}</p>;
 }

@@ -7,6 +7,7 @@
  * on the console page (screen, toolbar, on-screen keyboard) in the capture phase, in the browser:
  * the relay's hot path is untouched.
  */
+import { useTranslations } from 'next-intl';
 import { type RefObject, useCallback, useEffect, useRef, useState } from 'react';
 
 /** The countdown is shown this long before the disconnect, at most half the idle time. */
@@ -72,16 +73,17 @@ export function useIdleCountdown(target: RefObject<HTMLElement | null>, idleMinu
 /** The countdown over the console: an alert dialog whose button keeps the console open. */
 export function IdleWarning({ left, stateless, onStay }: { left: number; stateless: boolean; onStay: () => void }) {
   const buttonRef = useRef<HTMLButtonElement>(null);
+  const t = useTranslations('Idle');
   useEffect(() => buttonRef.current?.focus(), []);
   return (
     <section className="boot-progress idle-warning" role="alertdialog" aria-labelledby="idle-title" aria-describedby="idle-text" style={{ position: 'absolute' }}>
-      <h1 id="idle-title">Are you still there?</h1>
+      <h1 id="idle-title">{t('title')}</h1>
       <p id="idle-text">
-        This desktop will be disconnected in <strong>{formatCountdown(left)}</strong> because nothing was typed or clicked.
-        {stateless ? ' Once disconnected, it is discarded after a while: your changes will be discarded.' : ''}
+        {t.rich('text', { time: formatCountdown(left), strong: (chunks) => <strong>{chunks}</strong> })}
+        {stateless ? ` ${t('stateless')}` : ''}
       </p>
       <button ref={buttonRef} type="button" className="button" onClick={onStay}>
-        Stay connected
+        {t('stay')}
       </button>
     </section>
   );
