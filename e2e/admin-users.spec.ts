@@ -5,13 +5,10 @@
  * disable and enable, a password reset (the old password stops working); an OIDC user shown as
  * such with no password to reset; every change in the audit log under the admin's name.
  */
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { APIRequestContext } from '@playwright/test';
 import { apiSignIn, expect, test, withDatabase } from './auth-fixtures';
-import { signIn } from './fixtures';
+import { screenshotPath, signIn } from './fixtures';
 
-const docsDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'docs');
 
 test('admins add, find, change, lock out and let back in a person, all audited', async ({ page, floe, playwright }) => {
   test.setTimeout(120_000);
@@ -46,7 +43,7 @@ test('admins add, find, change, lock out and let back in a person, all audited',
   await add.getByLabel('User name').fill('carol');
   await add.getByRole('button', { name: 'Add' }).click();
   await expect(add.getByText('A user named "carol" already exists.')).toBeVisible();
-  await page.screenshot({ path: path.join(docsDir, 'admin-users.png'), fullPage: true });
+  await page.screenshot({ path: screenshotPath('admin-users.png'), fullPage: true });
 
   const carol = await fresh();
   expect((await apiSignIn(carol, 'carol', firstPassword)).error).toBeNull();
@@ -100,7 +97,7 @@ test('admins add, find, change, lock out and let back in a person, all audited',
   expect((await apiSignIn(await fresh(), 'carol', secondPassword)).error).toBeNull();
   await page.reload();
   await expect(page.getByRole('region', { name: 'Sign-ins' }).getByRole('row')).toHaveCount(4);
-  await page.screenshot({ path: path.join(docsDir, 'admin-user.png'), fullPage: true });
+  await page.screenshot({ path: screenshotPath('admin-user.png'), fullPage: true });
 
   // An admin cannot lock themselves out.
   expect((await admin.post('/api/admin/users/admin', { data: { action: 'disable' } })).status()).toBe(409);

@@ -8,12 +8,10 @@ import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import fs from 'node:fs';
 import net from 'node:net';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { Page } from '@playwright/test';
 import { trySpiceLogin } from '../server/hypervisor/qemu/spice-login';
 import type { VmInfo } from '../server/hypervisor/types';
-import { expect, signIn, test, litPixels } from './fixtures';
+import { expect, litPixels, screenshotPath, signIn, test } from './fixtures';
 
 /**
  * Types a shell command on the guest's console. spice-html5 sends Shift only when it is pressed,
@@ -42,9 +40,8 @@ test('a wrong password is refused with a clear message', async ({ page }) => {
   await expect(page).toHaveURL(/\/login/);
 });
 
-/** Pictures of the person's pages for docs/ (README links them). */
-const shot = (page: Page, name: string) => page.screenshot({ path: path.join(docsDir, `${name}.png`) });
-const docsDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'docs');
+/** Pictures of the person's pages for docs/ (README links them; see screenshotPath). */
+const shot = (page: Page, name: string) => page.screenshot({ path: screenshotPath(`${name}.png`) });
 
 // Bob, not alice: the console and helpdesk specs share this worker's server and use alice's desktop.
 test('bob opens his desktop, types into it, and gets the same VM back', async ({ page, context, floe }) => {

@@ -9,13 +9,11 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { test as base, expect } from '@playwright/test';
 import { type TestFloe, startTestFloe, withDatabase } from './auth-fixtures';
-import { signIn } from './fixtures';
+import { screenshotPath, signIn } from './fixtures';
 
 const IDLE_SECONDS = 15;
-const docsDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'docs');
 
 const test = base.extend<object, { floe: TestFloe }>({
   floe: [
@@ -50,7 +48,7 @@ test('an idle console counts down, "Stay connected" keeps it, then it disconnect
   await expect(warning).toBeVisible({ timeout: IDLE_SECONDS * 1000 });
   await expect(warning).toContainText(/This desktop will be disconnected in 0:0\d/);
   await expect(warning).toContainText('your changes will be discarded');
-  await page.screenshot({ path: path.join(docsDir, 'idle-countdown.png') });
+  await page.screenshot({ path: screenshotPath('idle-countdown.png') });
   const stay = warning.getByRole('button', { name: 'Stay connected' });
   await expect(stay).toBeFocused();
   await stay.click();
@@ -73,5 +71,5 @@ test('an idle console counts down, "Stay connected" keeps it, then it disconnect
   // My desktops: the grace time before the stateless desktop is discarded.
   await page.getByRole('link', { name: /My desktops/ }).click();
   await expect(card).toContainText('Discarded in 5 minutes unless you reopen it. Your changes will be discarded.');
-  await page.screenshot({ path: path.join(docsDir, 'my-desktops-grace.png') });
+  await page.screenshot({ path: screenshotPath('my-desktops-grace.png') });
 });

@@ -12,7 +12,7 @@ import path from 'node:path';
 import type { CDPSession, Page } from '@playwright/test';
 import { QemuHypervisor } from '../server/hypervisor/qemu/qemu-hypervisor';
 import { expect, test } from './auth-fixtures';
-import { signIn } from './fixtures';
+import { screenshotPath, signIn } from './fixtures';
 
 const MOUSE_MOTION = 111;
 const MOUSE_POSITION = 112;
@@ -111,7 +111,7 @@ test('touch gestures and the on-screen keyboard reach the desktop', async ({ bro
   await page.keyboard.type(`echo touch-${tag} >/dev/ttyS0`, { delay: 30 });
   await page.keyboard.press('Enter');
   await expect.poll(() => fs.readFileSync(serialLog, 'utf8'), { timeout: 30_000 }).toContain(`touch-${tag}`);
-  await page.screenshot({ path: path.resolve(import.meta.dirname, '..', 'docs', 'console-phone.png') });
+  await page.screenshot({ path: screenshotPath('console-phone.png') });
   await cdp.detach();
   await context.close();
 });

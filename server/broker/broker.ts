@@ -4,6 +4,11 @@
  * ever given to two people); booting happens after it, in the background, and moves a desktop
  * through provisioning → booting → assigned (or failed, with the reason). On start, `recover`
  * re-adopts the VMs an earlier Floe process left running and marks vanished ones failed.
+ *
+ * Destroy only on proof: a desktop is failed, discarded or stopped for good only when the
+ * hypervisor has shown its VM gone. When it cannot tell (LivenessUnknownError, a stop that
+ * did not finish), the desktop keeps its state, a warning is logged, and the reconcile loop
+ * tries again. Every failure path may run twice and none rejects unhandled.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import type { Kysely } from 'kysely';
@@ -63,13 +68,19 @@ export class Broker {
   private readonly stopping = new Set<string>();
   /** When a person asked for a desktop that is still booting (for time-to-desktop). */
   private readonly requestedAt = new Map<string, number>();
+  /** Desktops to fail whose VM could not yet be shown stopped: desktop id → reason. */
+  private readonly failLater = new Map<string, string>();
 
   constructor(private readonly options: BrokerOptions) {
     this.db = options.db;
     this.hypervisor = options.hypervisor;
     this.log = options.log;
     this.bootTimeoutMs = options.bootTimeoutMs ?? 180_000;
-    this.hypervisor.onExit((id, reason) => void this.noticeExit(id, reason));
+    this.hypervisor.onExit((id, reason) => {
+      this.noticeExit(id, reason).catch((error: unknown) =>
+        this.log.error({ desktop: id, err: messageOf(error) }, 'could not record that a desktop VM exited'),
+      );
+    });
   }
 
   /** Stores pool definitions (from the pool file or the demo) in the database, replacing same-named ones. */
@@ -257,7 +268,8 @@ export class Broker {
 
   /**
    * Re-adopts the VMs an earlier Floe left running, marks desktops whose VM vanished as failed,
-   * and stops VMs the database does not know. Call once at start, before serving.
+   * and stops VMs the database does not know. Call once at start, before serving. When the
+   * hypervisor cannot tell which VMs run, this rejects and decides nothing.
    */
   async recover(): Promise<{ adopted: string[]; failed: string[]; stray: string[] }> {
     const running = new Map((await this.hypervisor.list()).map((vm) => [vm.id, vm]));
@@ -281,9 +293,15 @@ export class Broker {
         }
       } else if (vm && row.state === 'stopping') {
         this.stopping.add(row.id);
-        await this.hypervisor.stop(row.id).catch(() => undefined);
+        const stopped = await this.hypervisor.stop(row.id).then(
+          () => true,
+          (error: unknown) => {
+            this.log.warn({ desktop: row.id, err: messageOf(error) }, 'could not stop a desktop left stopping; left as it is');
+            return false;
+          },
+        );
         this.stopping.delete(row.id);
-        await this.setState(row.id, 'stopped', { pid: null, spice_port: null });
+        if (stopped) await this.setState(row.id, 'stopped', { pid: null, spice_port: null });
       } else if (!vm && (RUNNING_STATES.includes(row.state) || row.state === 'provisioning')) {
         await this.setState(row.id, 'failed', { failure_reason: 'The desktop stopped while Floe was not running.', pid: null });
         failed.push(row.id);
@@ -303,26 +321,32 @@ export class Broker {
 
   /** Shuts a desktop down; a persistent one keeps its disk and can be started again. */
   async stopDesktop(desktopId: string): Promise<void> {
-    await this.setState(desktopId, 'stopping');
-    this.stopping.add(desktopId);
-    try {
-      await this.hypervisor.stop(desktopId);
-    } finally {
-      this.stopping.delete(desktopId);
-    }
+    await this.whileStopping(desktopId, () => this.hypervisor.stop(desktopId));
     await this.setState(desktopId, 'stopped', { pid: null, spice_port: null });
   }
 
   /** Stops the desktop's VM and deletes its disk: the desktop is gone. */
   async destroyDesktop(desktopId: string): Promise<void> {
+    await this.whileStopping(desktopId, () => this.hypervisor.destroy(desktopId));
+    await this.setState(desktopId, 'gone', { pid: null, spice_port: null });
+  }
+
+  /**
+   * Runs a stop or destroy with the desktop in `stopping`. When the hypervisor could not show
+   * the VM gone, the desktop goes back to the state it had: nothing is decided on a guess.
+   */
+  private async whileStopping(desktopId: string, work: () => Promise<void>): Promise<void> {
+    const before = await this.getDesktop(desktopId);
     await this.setState(desktopId, 'stopping');
     this.stopping.add(desktopId);
     try {
-      await this.hypervisor.destroy(desktopId);
+      await work();
+    } catch (error) {
+      if (before && before.state !== 'stopping') await this.setState(desktopId, before.state);
+      throw error;
     } finally {
       this.stopping.delete(desktopId);
     }
-    await this.setState(desktopId, 'gone', { pid: null, spice_port: null });
   }
 
   /**
@@ -333,6 +357,7 @@ export class Broker {
    */
   async reconcile(now = Date.now()): Promise<ReconcileReport> {
     const report: ReconcileReport = { sparesStarted: [], discarded: [], shutDown: [] };
+    for (const [desktopId, reason] of [...this.failLater]) await this.fail(desktopId, reason);
     for (const pool of await this.listPools()) {
       const desktops = await this.db
         .selectFrom('desktops')
@@ -341,19 +366,24 @@ export class Broker {
         .where('state', 'in', LIVE_STATES)
         .execute();
       for (const desktop of desktops) {
-        if (this.boots.has(desktop.id) || this.stopping.has(desktop.id)) continue;
-        if (pool.kind === 'stateless' && desktop.state === 'failed') {
-          await this.destroyDesktop(desktop.id);
-          report.discarded.push(desktop.id);
-          continue;
-        }
-        if (!(await this.isIdle(desktop, pool, now))) continue;
-        if (pool.kind === 'stateless') {
-          await this.destroyDesktop(desktop.id);
-          report.discarded.push(desktop.id);
-        } else {
-          await this.stopDesktop(desktop.id);
-          report.shutDown.push(desktop.id);
+        if (this.boots.has(desktop.id) || this.stopping.has(desktop.id) || this.failLater.has(desktop.id)) continue;
+        try {
+          if (pool.kind === 'stateless' && desktop.state === 'failed') {
+            await this.destroyDesktop(desktop.id);
+            report.discarded.push(desktop.id);
+            continue;
+          }
+          if (!(await this.isIdle(desktop, pool, now))) continue;
+          if (pool.kind === 'stateless') {
+            await this.destroyDesktop(desktop.id);
+            report.discarded.push(desktop.id);
+          } else {
+            await this.stopDesktop(desktop.id);
+            report.shutDown.push(desktop.id);
+          }
+        } catch (error) {
+          // One desktop that cannot be decided on now does not hold up the others.
+          this.log.warn({ desktop: desktop.id, err: messageOf(error) }, 'left a desktop as it is; will try again');
         }
       }
       report.sparesStarted.push(...(await this.topUpSpares(pool)));
@@ -468,7 +498,9 @@ export class Broker {
   }
 
   private track(desktopId: string, work: Promise<void>): void {
-    const done = work.finally(() => this.boots.delete(desktopId));
+    const done = work
+      .catch((error: unknown) => this.log.error({ desktop: desktopId, err: messageOf(error) }, 'desktop boot ended with an error'))
+      .finally(() => this.boots.delete(desktopId));
     this.boots.set(desktopId, done);
   }
 
@@ -505,14 +537,33 @@ export class Broker {
     if (requested !== undefined) this.options.observer?.desktopDelivered?.(pool.name, (Date.now() - requested) / 1000, 'boot');
   }
 
+  /**
+   * Marks a desktop failed once its VM is shown stopped. When the stop cannot be shown (the
+   * hypervisor cannot tell, the database is away), the desktop is left as it is and the
+   * reconcile loop tries again. Never rejects; safe to call twice.
+   */
   private async fail(desktopId: string, reason: string): Promise<void> {
-    this.log.warn({ desktop: desktopId, reason }, 'desktop failed');
-    const row = await this.getDesktop(desktopId);
-    if (!row || row.state === 'gone' || row.state === 'stopped' || row.state === 'failed') return;
-    this.stopping.add(desktopId);
-    await this.hypervisor.stop(desktopId).catch(() => undefined);
-    this.stopping.delete(desktopId);
-    await this.setState(desktopId, 'failed', { failure_reason: reason, pid: null, spice_port: null });
+    try {
+      const row = await this.getDesktop(desktopId);
+      if (!row || row.state === 'gone' || row.state === 'stopped' || row.state === 'failed') {
+        this.failLater.delete(desktopId);
+        return;
+      }
+      this.stopping.add(desktopId);
+      try {
+        await this.hypervisor.stop(desktopId);
+      } finally {
+        this.stopping.delete(desktopId);
+      }
+      await this.setState(desktopId, 'failed', { failure_reason: reason, pid: null, spice_port: null });
+      this.failLater.delete(desktopId);
+      this.log.warn({ desktop: desktopId, reason }, 'desktop failed');
+    } catch (error) {
+      if (!this.failLater.has(desktopId)) {
+        this.log.warn({ desktop: desktopId, reason, err: messageOf(error) }, 'desktop should fail but its VM could not be shown stopped; left as it is, will retry');
+      }
+      this.failLater.set(desktopId, reason);
+    }
   }
 
   private async noticeExit(desktopId: string, reason: string): Promise<void> {

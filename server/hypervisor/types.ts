@@ -7,6 +7,19 @@
  */
 
 export type Accelerator = 'kvm' | 'tcg';
+
+/**
+ * A hypervisor could not tell whether a VM still runs (out of file handles, a busy or silent
+ * QMP socket...). Never a reason to fail or delete anything: leave the desktop as it is and
+ * ask again later. Answered 503 where a person asked.
+ */
+export class LivenessUnknownError extends Error {
+  readonly status = 503;
+  constructor(what: string, readonly cause?: unknown) {
+    super(`Floe cannot tell right now whether ${what} still runs${cause instanceof Error ? ` (${cause.message})` : ''}; it is left as it is and checked again shortly.`);
+    this.name = 'LivenessUnknownError';
+  }
+}
 export type AcceleratorChoice = Accelerator | 'auto';
 
 /** How Floe knows a guest has finished booting. */
