@@ -17,6 +17,8 @@ import { check } from './figures';
 /** The file limit the benchmark asks for (itself and every process it starts). */
 export const WANTED_FILE_LIMIT = 65_536;
 
+/** USER_HZ, the unit of CPU times in /proc (100 on Linux). */
+const CLOCK_TICKS_PER_SECOND = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
 const benchDir = import.meta.dirname;
 const repoDir = path.dirname(benchDir);
 const started = new Set<ChildProcess>();
@@ -116,7 +118,28 @@ export function pss(pid: number): number {
   return total;
 }
 
-function descendants(pid: number): number[] {
+/**
+ * CPU seconds a process has used, its reaped children included (utime + stime + cutime + cstime
+ * from /proc/PID/stat); read it when no child is alive (see waitForNoChildren) to count them.
+ */
+export function cpuSeconds(pid: number): number {
+  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  // Fields 14-17 of stat, counted from 3 after the command's closing parenthesis.
+  const ticks = [11, 12, 13, 14].reduce((sum, i) => sum + Number(fields[i]), 0);
+  return ticks / CLOCK_TICKS_PER_SECOND;
+}
+
+/** Waits until the process has no child left (websockify's per-connection processes). */
+export async function waitForNoChildren(pid: number, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (descendants(pid).length > 0) {
+    check(Date.now() < deadline, `process ${pid} still has children after ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+export function descendants(pid: number): number[] {
   const found: number[] = [];
   let tasks: string[] = [];
   try {

@@ -6,14 +6,16 @@
  * interleaved with the order rotated; each figure is the median over rounds, and each ratio is
  * Floe's median over the other's.
  * - throughput: the desktop streams the byte pattern to 1 and to 8 connections at once; the
- *   client checks every byte (MB/s of checked bytes).
+ *   client checks every byte (MB/s of checked bytes). Alongside, the relay's cost per byte: MB
+ *   moved per CPU-second the relay process used (its forked children included, for websockify),
+ *   a figure that other load on the machine disturbs far less than wall-clock throughput.
  * - round trip: 64-byte messages echoed by the desktop, one at a time, with every process pinned
  *   to one CPU (p50 and p99 in µs); each echo is checked.
  */
 import { ConsoleClient, spiceLinkMessage, type ConsoleEndpoint, type RelayKind } from './console-client';
 import { PatternCheck } from './byte-pattern';
 import { check, median, percentile, report } from './figures';
-import { allCpus, pin, startNode, startWebsockify, stop, type Started } from './processes';
+import { allCpus, cpuSeconds, pin, startNode, startWebsockify, stop, waitForNoChildren, type Started } from './processes';
 
 const DISPLAY = 2;
 const INPUTS = 3;
@@ -54,8 +56,16 @@ export async function relayBench(options: RelayBenchOptions): Promise<void> {
     for (const c of contenders) await throughput(c.endpoint, 1, Math.min(16, options.streamMiB));
 
     for (let round = 0; round < options.rounds; round++) {
-      for (const c of order(round)) add(`${c.kind} throughput 1`, await throughput(c.endpoint, 1, options.streamMiB));
-      for (const c of order(round)) add(`${c.kind} throughput 8`, await throughput(c.endpoint, 8, options.streamMiB));
+      for (const connections of [1, 8]) {
+        for (const c of order(round)) {
+          const cpuBefore = c.pids.length > 0 ? cpuSeconds(c.pids[0]!) : 0;
+          const moved = await throughput(c.endpoint, connections, options.streamMiB);
+          add(`${c.kind} throughput ${connections}`, moved.megabytes / moved.seconds);
+          if (c.pids.length === 0) continue;
+          await waitForNoChildren(c.pids[0]!);
+          add(`${c.kind} cpu ${connections}`, moved.megabytes / (cpuSeconds(c.pids[0]!) - cpuBefore));
+        }
+      }
     }
 
     const everyone = [process.pid, desktop.pid, ...contenders.flatMap((c) => c.pids)];
@@ -73,15 +83,18 @@ export async function relayBench(options: RelayBenchOptions): Promise<void> {
     }
 
     const value = (kind: RelayKind, metric: string) => median(results.get(`${kind} ${metric}`)!);
-    const figures: Array<[metric: string, key: string, unit: string, scale: number]> = [
-      ['throughput, 1 connection', 'throughput 1', 'MB/s', 1],
-      ['throughput, 8 connections', 'throughput 8', 'MB/s', 1],
-      ['pinned round trip p50', 'rtt p50', 'µs', 1],
-      ['pinned round trip p99', 'rtt p99', 'µs', 1],
+    const figures: Array<[metric: string, key: string, unit: string]> = [
+      ['throughput, 1 connection', 'throughput 1', 'MB/s'],
+      ['throughput, 8 connections', 'throughput 8', 'MB/s'],
+      ['bytes per relay CPU-second, 1 connection', 'cpu 1', 'MB/CPU-s'],
+      ['bytes per relay CPU-second, 8 connections', 'cpu 8', 'MB/CPU-s'],
+      ['pinned round trip p50', 'rtt p50', 'µs'],
+      ['pinned round trip p99', 'rtt p99', 'µs'],
     ];
     for (const [metric, key, unit] of figures) {
-      for (const c of contenders) report('relay', `${c.kind} ${metric}`, value(c.kind, key), unit);
-      for (const other of contenders.filter((c) => c.kind !== 'floe')) {
+      const measured = contenders.filter((c) => results.has(`${c.kind} ${key}`));
+      for (const c of measured) report('relay', `${c.kind} ${metric}`, value(c.kind, key), unit);
+      for (const other of measured.filter((c) => c.kind !== 'floe')) {
         report('relay', `floe ${metric}`, value('floe', key) / value(other.kind, key), '×', other.kind);
       }
     }
@@ -90,8 +103,8 @@ export async function relayBench(options: RelayBenchOptions): Promise<void> {
   }
 }
 
-/** Streams `totalMiB` through `connections` connections at once; returns MB/s of checked bytes. */
-async function throughput(endpoint: ConsoleEndpoint, connections: number, totalMiB: number): Promise<number> {
+/** Streams `totalMiB` through `connections` connections at once; returns the checked MB and the time. */
+async function throughput(endpoint: ConsoleEndpoint, connections: number, totalMiB: number): Promise<{ megabytes: number; seconds: number }> {
   const perConnectionMiB = Math.max(1, Math.round(totalMiB / connections));
   const expected = perConnectionMiB * 1024 * 1024;
   const started = process.hrtime.bigint();
@@ -115,7 +128,7 @@ async function throughput(endpoint: ConsoleEndpoint, connections: number, totalM
     check(pattern.firstMismatch === -1, `${endpoint.kind}: byte ${pattern.firstMismatch} of the stream differs from what the desktop sent`);
     check(pattern.received === expected, `${endpoint.kind}: ${pattern.received} bytes received, ${expected} sent`);
   }
-  return (connections * expected) / MB / seconds;
+  return { megabytes: (connections * expected) / MB, seconds };
 }
 
 /** Sends 64-byte messages one at a time and times each echo (µs); checks every echoed byte. */

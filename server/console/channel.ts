@@ -5,6 +5,12 @@
  * forwards chunks as they come, both ways, always as binary frames, with backpressure: it stops
  * reading the desktop while too much waits for the browser, and stops reading the browser while
  * the desktop's socket is full. This is the hot path: per chunk it only adds to byte counters.
+ *
+ * The desktop is read into the channel's own 256 KiB buffer (`onread`): up to 256 KiB per read
+ * instead of Node's 64 KiB, and the bytes go to the browser as a slice of it, without a copy. The
+ * buffer is read into again only once the browser's socket has taken everything (nothing of it
+ * is still queued); while a send is pending the next read gets a fresh buffer. Measured in
+ * docs/benchmarks.md.
  */
 import net from 'node:net';
 import { WebSocket, type RawData } from 'ws';
@@ -15,6 +21,8 @@ import type { ConsoleTarget } from './types';
 export const BROWSER_HIGH_WATER_BYTES = 1024 * 1024;
 /** ...and read it again once no more than this waits. */
 export const BROWSER_LOW_WATER_BYTES = 256 * 1024;
+/** How much one read from the desktop may take (and so the largest frame to the browser). */
+export const DESKTOP_READ_BYTES = 256 * 1024;
 /** A desktop that has not accepted the TCP connection by then is unreachable. */
 const CONNECT_TIMEOUT_MS = 10_000;
 /** After asking a peer to close, force the socket shut if it has not closed by then. */
@@ -45,6 +53,8 @@ export class ConsoleChannel {
   private desktopReadPaused = false;
   private desktop: net.Socket | undefined;
   private desktopErrorCode: string | undefined;
+  /** Where the next read from the desktop goes (see the file's header). */
+  private readBuffer: Buffer | undefined;
   private desktopEnding = false;
   private browserErrorCode: string | undefined;
   /** Link bytes received so far, while fewer than 22 have come (rare). */
@@ -138,6 +148,7 @@ export class ConsoleChannel {
       noDelay: true,
       keepAlive: true,
       keepAliveInitialDelay: 30_000,
+      onread: { buffer: this.nextReadBuffer, callback: this.onDesktopData },
     });
     this.desktop = desktop;
     desktop.setTimeout(CONNECT_TIMEOUT_MS);
@@ -146,7 +157,6 @@ export class ConsoleChannel {
       this.desktopErrorCode ??= 'connect timeout';
       desktop.destroy();
     });
-    desktop.on('data', this.onDesktopData);
     desktop.on('drain', this.onDesktopDrain);
     desktop.on('error', this.onDesktopError);
     desktop.on('close', this.onDesktopClose);
@@ -158,15 +168,26 @@ export class ConsoleChannel {
     }
   }
 
-  private readonly onDesktopData = (chunk: Buffer): void => {
+  /** Called by Node before each read from the desktop: the buffer to read into. */
+  private readonly nextReadBuffer = (): Buffer => {
+    // Reused only if the browser's socket holds none of its bytes any more.
+    if (this.readBuffer === undefined || this.ws.bufferedAmount > 0) {
+      this.readBuffer = Buffer.allocUnsafeSlow(DESKTOP_READ_BYTES);
+    }
+    return this.readBuffer;
+  };
+
+  /** `bytes` bytes from the desktop are in `buffer`; returns false to stop reading the desktop. */
+  private readonly onDesktopData = (bytes: number, buffer: Buffer): boolean => {
     const ws = this.ws;
-    if (ws.readyState !== WebSocket.OPEN) return;
-    this.bytesToBrowser += chunk.length;
-    ws.send(chunk, SEND_BINARY, this.afterBrowserWrite);
+    if (ws.readyState !== WebSocket.OPEN) return true;
+    this.bytesToBrowser += bytes;
+    ws.send(buffer.subarray(0, bytes), SEND_BINARY, this.afterBrowserWrite);
     if (!this.desktopReadPaused && ws.bufferedAmount > BROWSER_HIGH_WATER_BYTES) {
       this.desktopReadPaused = true;
-      this.desktop?.pause();
+      return false;
     }
+    return true;
   };
 
   /** Called as each frame reaches the browser's socket: read the desktop again once drained. */
