@@ -6,11 +6,13 @@
  * reading the desktop while too much waits for the browser, and stops reading the browser while
  * the desktop's socket is full. This is the hot path: per chunk it only adds to byte counters.
  *
- * The desktop is read into the channel's own 256 KiB buffer (`onread`): up to 256 KiB per read
- * instead of Node's 64 KiB, and the bytes go to the browser as a slice of it, without a copy. The
- * buffer is read into again only once the browser's socket has taken everything (nothing of it
- * is still queued); while a send is pending the next read gets a fresh buffer. Measured in
- * docs/benchmarks.md.
+ * Reads from the desktop (`onread`) first go into one 64 KiB buffer shared by every channel,
+ * and what was read is copied out of it: quiet channels (idle consoles, input, cursor) hold no
+ * read buffer of their own. A channel whose read fills half of it moves to its own 256 KiB
+ * buffer: up to 256 KiB per read instead of Node's 64 KiB, sent to the browser as a slice of it,
+ * without a copy. That buffer is read into again only once the browser's socket has taken
+ * everything (none of its bytes still queued); while a send is pending the next read gets a fresh
+ * one. Measured in docs/benchmarks.md.
  */
 import net from 'node:net';
 import { WebSocket, type RawData } from 'ws';
@@ -21,8 +23,12 @@ import type { ConsoleTarget } from './types';
 export const BROWSER_HIGH_WATER_BYTES = 1024 * 1024;
 /** ...and read it again once no more than this waits. */
 export const BROWSER_LOW_WATER_BYTES = 256 * 1024;
-/** How much one read from the desktop may take (and so the largest frame to the browser). */
+/** How much one read from the desktop may take on a busy channel (the largest frame to the browser). */
 export const DESKTOP_READ_BYTES = 256 * 1024;
+/** The read buffer all quiet channels share (the file's header); its bytes are copied out. */
+const sharedReadBuffer = Buffer.allocUnsafeSlow(64 * 1024);
+/** A read this large makes the channel busy: it gets its own buffer. */
+const BUSY_READ_BYTES = sharedReadBuffer.length / 2;
 /** A desktop that has not accepted the TCP connection by then is unreachable. */
 const CONNECT_TIMEOUT_MS = 10_000;
 /** After asking a peer to close, force the socket shut if it has not closed by then. */
@@ -53,7 +59,7 @@ export class ConsoleChannel {
   private desktopReadPaused = false;
   private desktop: net.Socket | undefined;
   private desktopErrorCode: string | undefined;
-  /** Where the next read from the desktop goes (see the file's header). */
+  /** The channel's own read buffer once it is busy (see the file's header). */
   private readBuffer: Buffer | undefined;
   private desktopEnding = false;
   private browserErrorCode: string | undefined;
@@ -170,10 +176,9 @@ export class ConsoleChannel {
 
   /** Called by Node before each read from the desktop: the buffer to read into. */
   private readonly nextReadBuffer = (): Buffer => {
+    if (this.readBuffer === undefined) return sharedReadBuffer;
     // Reused only if the browser's socket holds none of its bytes any more.
-    if (this.readBuffer === undefined || this.ws.bufferedAmount > 0) {
-      this.readBuffer = Buffer.allocUnsafeSlow(DESKTOP_READ_BYTES);
-    }
+    if (this.ws.bufferedAmount > 0) this.readBuffer = Buffer.allocUnsafeSlow(DESKTOP_READ_BYTES);
     return this.readBuffer;
   };
 
@@ -182,7 +187,13 @@ export class ConsoleChannel {
     const ws = this.ws;
     if (ws.readyState !== WebSocket.OPEN) return true;
     this.bytesToBrowser += bytes;
-    ws.send(buffer.subarray(0, bytes), SEND_BINARY, this.afterBrowserWrite);
+    let chunk = buffer.subarray(0, bytes);
+    if (buffer === sharedReadBuffer) {
+      // The next read of any channel may land here: the browser gets a copy.
+      chunk = Buffer.from(chunk);
+      if (bytes >= BUSY_READ_BYTES) this.readBuffer = Buffer.allocUnsafeSlow(DESKTOP_READ_BYTES);
+    }
+    ws.send(chunk, SEND_BINARY, this.afterBrowserWrite);
     if (!this.desktopReadPaused && ws.bufferedAmount > BROWSER_HIGH_WATER_BYTES) {
       this.desktopReadPaused = true;
       return false;
