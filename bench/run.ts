@@ -1,7 +1,8 @@
 /**
  * `npm run bench`: Floe's benchmarks, one JSON line per figure and a table at the end
  * (docs/benchmarks.md explains each and holds a dated run). The topics live in their own files:
- * relay.ts (Floe's relay vs websockify vs raw TCP), idle-consoles.ts, assign.ts, boot.ts.
+ * relay.ts (Floe's relay vs websockify vs raw TCP), idle-consoles.ts, assign.ts, boot.ts,
+ * instant-clones.ts (instant desktops: snapshot, open with no spare, clones, memory with KSM).
  * `npm run bench -- --short` is the quick run `npm test` uses so the bench cannot rot: the same
  * code and checks with small volumes and one round, without the QEMU boot. The run fails (exit
  * 1) when a bench finds what it measured wrong (bytes that differ, a desktop given twice).
@@ -14,6 +15,7 @@ import { assignBench } from './assign';
 import { bootBench } from './boot';
 import { figureTable, reportedFigures } from './figures';
 import { idleBench } from './idle-consoles';
+import { instantClonesBench } from './instant-clones';
 import { raiseFileLimit, stopAll } from './processes';
 import { relayBench } from './relay';
 
@@ -23,7 +25,7 @@ const topics: Record<string, () => Promise<void>> = {
   relay: () => relayBench(short ? { rounds: 1, streamMiB: 16, roundTrips: 500 } : { rounds: 5, streamMiB: 256, roundTrips: 5000 }),
   idle: () => idleBench(short ? { steps: [200], websockify: 0 } : { steps: [1000, 10_000], websockify: 1000 }),
   assign: assignBench,
-  ...(short ? {} : { boot: bootBench }),
+  ...(short ? {} : { boot: bootBench, instant: instantClonesBench }),
 };
 
 execFileSync('bash', [new URL('setup.sh', import.meta.url).pathname], { stdio: 'inherit' });
