@@ -2,7 +2,8 @@
  * Idle consoles: how many console channels one relay process holds and what each costs in PSS.
  * Clients open channels (upgrade with the ticket, link message) 256 at a time; a channel counts
  * as open when the stand-in desktop's link reply has come back through the relay, checked byte
- * for byte. PSS is read from /proc before the first and after the last channel of each step
+ * for byte. Besides the wall-clock open rate, Floe's channels opened per CPU-second its relay
+ * process used (websockify's per-connection processes are still alive then: not counted). PSS is read from /proc before the first and after the last channel of each step
  * (1,000, then on to 10,000); the open rate is channels per second over the whole step. A
  * channel takes two files in the relay (browser and desktop sockets): the runner raises the file
  * limit to 65,536 (prlimit); where the hard limit cannot be raised (no CAP_SYS_RESOURCE) a step
@@ -11,7 +12,7 @@
  */
 import { ConsoleClient, spiceLinkMessage, type ConsoleEndpoint, type RelayKind } from './console-client';
 import { BenchCheckError, check, report } from './figures';
-import { openFileLimit, pss, startNode, startWebsockify, stop, type Started } from './processes';
+import { cpuSeconds, openFileLimit, pss, startNode, startWebsockify, stop, type Started } from './processes';
 
 const MAIN = 1;
 const IN_FLIGHT = 256;
@@ -54,6 +55,7 @@ async function measure(kind: RelayKind, endpoint: ConsoleEndpoint, pid: number, 
   await new Promise((resolve) => setTimeout(resolve, 500));
 
   const before = pss(pid);
+  const cpuBefore = cpuSeconds(pid);
   const clients: ConsoleClient[] = [];
   let failures = 0;
   let seconds = 0;
@@ -68,6 +70,8 @@ async function measure(kind: RelayKind, endpoint: ConsoleEndpoint, pid: number, 
       report('idle', `${kind} channels held of ${step}`, clients.length, 'channels');
       report('idle', `${kind} PSS per channel at ${step}`, perChannel / 1024, 'KiB');
       report('idle', `${kind} open rate to ${step}`, clients.length / seconds, 'channels/s');
+      // What the rate would be with a whole CPU for the relay (other load does not count here).
+      if (kind === 'floe') report('idle', `${kind} channels opened per relay CPU-second to ${step}`, clients.length / (cpuSeconds(pid) - cpuBefore), 'channels/CPU-s');
       if (failures > 0) break;
     }
   } finally {
