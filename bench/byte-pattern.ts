@@ -30,7 +30,9 @@ export class PatternCheck {
       const at = this.received % block.length;
       const n = Math.min(end - start, block.length - at);
       if (this.firstMismatch === -1 && bytes.compare(block, at, at + n, start, start + n) !== 0) {
-        this.firstMismatch = this.received;
+        let i = 0;
+        while (bytes[start + i] === block[at + i]) i++;
+        this.firstMismatch = this.received + i;
       }
       this.received += n;
       start += n;
