@@ -77,9 +77,11 @@ export class Broker {
     this.log = options.log;
     this.bootTimeoutMs = options.bootTimeoutMs ?? 180_000;
     this.hypervisor.onExit((id, reason) => {
-      this.noticeExit(id, reason).catch((error: unknown) =>
-        this.log.error({ desktop: id, err: messageOf(error) }, 'could not record that a desktop VM exited'),
-      );
+      this.noticeExit(id, reason).catch((error: unknown) => {
+        // The database is away: the exit is recorded by the reconcile loop once it is back.
+        this.log.error({ desktop: id, err: messageOf(error) }, 'could not record that a desktop VM exited; will retry');
+        this.failLater.set(id, unexpectedStop(reason));
+      });
     });
   }
 
@@ -394,11 +396,14 @@ export class Broker {
     return report;
   }
 
-  /** Runs `reconcile` every `intervalMs` (default 2 s) until the returned function is called. */
-  startReconciling(intervalMs = 2000): () => void {
+  /**
+   * Runs `reconcile` every `intervalMs` (default 2 s) until the returned function is called.
+   * While `paused()` says so (the database is away), passes are skipped: nothing is decided.
+   */
+  startReconciling(intervalMs = 2000, paused: () => boolean = () => false): () => void {
     let running = false;
     const timer = setInterval(() => {
-      if (running) return;
+      if (running || paused()) return;
       running = true;
       this.reconcile()
         .catch((error: unknown) => this.log.error({ err: error }, 'reconcile failed'))
@@ -561,7 +566,7 @@ export class Broker {
     if (!row || !RUNNING_STATES.includes(row.state)) return;
     this.log.warn({ desktop: desktopId, reason }, 'desktop VM exited');
     await this.setState(desktopId, 'failed', {
-      failure_reason: `The desktop stopped unexpectedly (${reason}).`,
+      failure_reason: unexpectedStop(reason),
       pid: null,
       spice_port: null,
     });
@@ -596,6 +601,10 @@ function newDesktopRow(poolName: string, userId: string | null, now: number): De
     booted_at: null,
     assigned_at: userId ? now : null,
   };
+}
+
+function unexpectedStop(reason: string): string {
+  return `The desktop stopped unexpectedly (${reason}).`;
 }
 
 function messageOf(error: unknown): string {
