@@ -252,8 +252,9 @@ async function diskDrill(dataDir: string): Promise<DrillResult> {
       headers: { cookie, origin: floe.url, 'content-type': 'application/json' },
       body: JSON.stringify({ pool: 'demo' }),
     });
-    const { desktop } = (await asked.json()) as { desktop?: { id: string } };
-    let message = `${asked.status}`;
+    const answer = (await asked.json()) as { desktop?: { id: string }; error?: string };
+    const desktop = answer.desktop;
+    let message = answer.error ? `${asked.status} ${answer.error}` : `${asked.status}`;
     while (desktop && Date.now() - started < 30_000) {
       const list = await fetch(`${floe.url}/api/desktops`, { headers: { cookie } });
       const text = await list.text();
@@ -269,6 +270,7 @@ async function diskDrill(dataDir: string): Promise<DrillResult> {
     const recoveryMs = await timeToRecover(floe.url);
     const lost = lostOf(before);
     const told = /disk is full/.test(message) && message.includes(dataDir);
+    if (!told) console.error(floe.output().split('\n').filter((line) => /request failed|failed/.test(line)).slice(-3).join('\n'));
     return {
       lost,
       saw: `"${message}"${told ? '' : ' (NOT TOLD)'}${halfMade ? ' (HALF-MADE DISK LEFT)' : ''}`,
