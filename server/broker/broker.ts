@@ -502,12 +502,14 @@ export class Broker {
     const started = Date.now();
     try {
       const vm = await this.hypervisor.start({ id: desktopId, template: templateOf(pool, this.options.imageDir) });
-      await this.setState(desktopId, 'booting', {
-        pid: vm.pid,
-        spice_host: vm.spiceHost,
-        spice_port: vm.spicePort,
-        accelerator: vm.accelerator,
-      });
+      await this.untilStored(desktopId, () =>
+        this.setState(desktopId, 'booting', {
+          pid: vm.pid,
+          spice_host: vm.spiceHost,
+          spice_port: vm.spicePort,
+          accelerator: vm.accelerator,
+        }),
+      );
       await this.awaitReady(desktopId, pool);
       this.log.info({ desktop: desktopId, ms: Date.now() - started }, 'desktop booted');
       this.options.observer?.desktopBooted?.(pool.name, (Date.now() - started) / 1000);
@@ -523,12 +525,27 @@ export class Broker {
       await this.fail(desktopId, `The desktop did not finish booting: ${messageOf(error)}`);
       return;
     }
-    const row = await this.getDesktop(desktopId);
+    const row = await this.untilStored(desktopId, () => this.getDesktop(desktopId));
     if (!row || row.state !== 'booting') return;
-    await this.setState(desktopId, row.user_id ? 'assigned' : 'ready', { booted_at: Date.now() });
+    await this.untilStored(desktopId, () => this.setState(desktopId, row.user_id ? 'assigned' : 'ready', { booted_at: Date.now() }));
     const requested = this.requestedAt.get(desktopId);
     this.requestedAt.delete(desktopId);
     if (requested !== undefined) this.options.observer?.desktopDelivered?.(pool.name, (Date.now() - requested) / 1000, 'boot');
+  }
+
+  /**
+   * Runs a database step of a boot until it works: a database that is away is no reason to
+   * fail (and so stop) a VM that is running well. Retries with a growing pause, up to 5 s.
+   */
+  private async untilStored<T>(desktopId: string, step: () => Promise<T>): Promise<T> {
+    for (let pause = 250; ; pause = Math.min(pause * 2, 5000)) {
+      try {
+        return await step();
+      } catch (error) {
+        this.log.warn({ desktop: desktopId, err: messageOf(error) }, 'could not record a boot step; the database may be away; retrying');
+        await new Promise((resolve) => setTimeout(resolve, pause));
+      }
+    }
   }
 
   /**
