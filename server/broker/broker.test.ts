@@ -189,6 +189,8 @@ describe('reconcile', () => {
       await t.sessions.end({ sessionKey: `session-${i}`, endedAt: closedAt, bytesToBrowser: 0, bytesToDesktop: 0, endReason: 'browser closed' });
     }
     await t.sessions.begin({ id: 'still-open', desktopId: desktops[2]!.id, userId: 'u1' });
+    const deadlines = await Promise.all(desktops.map(async (d) => t.broker.policyDeadline((await t.broker.getDesktop(d.id))!, await t.broker.getPool(d.pool_name))));
+    assert.deepEqual(deadlines, [closedAt + 60_000, closedAt + 60_000, null], 'My desktops is told when the policy applies; never for a kept one');
     const early = await t.broker.reconcile(closedAt + 59_000);
     assert.deepEqual([early.discarded, early.shutDown], [[], []], 'nothing happens within the grace time');
     const late = await t.broker.reconcile(closedAt + 61_000);
@@ -206,11 +208,12 @@ describe('reconcile', () => {
     await t.sessions.begin({ id: 'open', desktopId: d.id, userId: 'u1' });
     const report = await t.broker.reconcile(Date.now() + 86_400_000);
     assert.deepEqual(report.discarded, []);
+    assert.equal(await t.broker.policyDeadline((await t.broker.getDesktop(d.id))!, await t.broker.getPool('s')), null);
   });
 });
 
 describe('powerAction', () => {
-  test('persistent: shutdown keeps the disk, restart boots it again, discard is refused', async () => {
+  test('persistent: shutdown keeps the disk, restart boots it again, reset resets the same VM, discard is refused', async () => {
     const t = await setup([pool({ name: 'k', kind: 'persistent' })]);
     const d = await t.broker.assignDesktop('u1', 'k');
     await t.broker.settle();
@@ -221,7 +224,17 @@ describe('powerAction', () => {
     await t.broker.powerAction(d.id, 'restart');
     assert.equal(await stateOf(t.broker, d.id), 'assigned');
     assert.deepEqual(t.hypervisor.started, [d.id, d.id]);
-    await t.broker.powerAction(d.id, 'reset');
+
+    // Reset: the same QEMU is reset (no new one), the desktop is booting until the guest is ready again.
+    t.hypervisor.autoReady = false;
+    const pid = (await t.hypervisor.list()).find((vm) => vm.id === d.id)?.pid;
+    assert.equal(typeof pid, 'number');
+    const resetting = await t.broker.powerAction(d.id, 'reset');
+    assert.equal(resetting.state, 'booting');
+    assert.deepEqual(t.hypervisor.resets, [d.id]);
+    assert.deepEqual(t.hypervisor.started, [d.id, d.id], 'no new QEMU for a reset');
+    assert.equal((await t.hypervisor.list()).find((vm) => vm.id === d.id)?.pid, pid);
+    t.hypervisor.markReady(d.id);
     assert.equal(await stateOf(t.broker, d.id), 'assigned');
   });
 

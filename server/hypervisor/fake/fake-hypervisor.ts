@@ -16,6 +16,8 @@ export class FakeHypervisor implements Hypervisor {
   readonly vms = new Map<string, FakeVm>();
   readonly disks = new Set<string>();
   readonly started: string[] = [];
+  /** Ids of the VMs reset, in order. */
+  readonly resets: string[] = [];
   private readonly listeners: VmExitListener[] = [];
   private nextPort = 20000;
   /** When true, started VMs are ready at once; else call `markReady(id)`. */
@@ -72,7 +74,11 @@ export class FakeHypervisor implements Hypervisor {
   }
 
   async reset(id: string): Promise<void> {
-    if (!this.vms.has(id)) throw new Error(`VM ${id} is not running`);
+    const vm = this.vms.get(id);
+    if (!vm) throw new Error(`VM ${id} is not running`);
+    this.resets.push(id);
+    // The guest boots again: not ready until it says so (at once when autoReady).
+    vm.ready = this.autoReady;
   }
 
   async stop(id: string): Promise<void> {
