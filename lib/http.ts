@@ -5,6 +5,7 @@
  * 500 without internals.
  */
 import 'server-only';
+import fs from 'node:fs';
 import { NextResponse } from 'next/server';
 import type { z } from 'zod';
 import { getRuntime } from '@/server/runtime-registry';
@@ -54,8 +55,33 @@ export function errorResponse(error: unknown): NextResponse {
   if (error instanceof Error && typeof status === 'number' && status >= 400 && status < 600) {
     return jsonError(status, error.message);
   }
-  getRuntime().log.error({ err: error }, 'request failed');
+  const runtime = getRuntime();
+  if (isDiskFull(error) || dataDiskIsFull(runtime.config.dataDir)) {
+    runtime.log.error({ err: error }, 'request failed: the data disk is full');
+    return jsonError(507, `Floe's data disk is full (no space left on the disk holding ${runtime.config.dataDir}); nothing was changed. Your running desktop is not affected.`);
+  }
+  runtime.log.error({ err: error }, 'request failed');
   return jsonError(500, 'Something went wrong on the server. Please try again.');
+}
+
+/** A write that failed for want of space: SQLite's SQLITE_FULL or the system's ENOSPC. */
+function isDiskFull(error: unknown): boolean {
+  const code = (error as { code?: unknown })?.code;
+  return code === 'SQLITE_FULL' || code === 'ENOSPC' || /no space left on device|database or disk is full/i.test((error as Error)?.message ?? '');
+}
+
+/**
+ * Whether the data disk has (next to) no space left. Asked when a request failed for a reason
+ * the error does not say: SQLite rolls back a transaction on SQLITE_FULL, and the rollback's
+ * own error is what arrives here.
+ */
+function dataDiskIsFull(dataDir: string): boolean {
+  try {
+    const stats = fs.statfsSync(dataDir);
+    return stats.bavail * stats.bsize < 1024 * 1024;
+  } catch {
+    return false;
+  }
 }
 
 /** The origin the browser used for this request (its Origin header, else from the Host header). */

@@ -57,6 +57,9 @@ done
 if grep -v '^postgres ' "$reports/engines.log"; then echo "FAILED: the PostgreSQL stage opened another engine (above)" >&2; exit 1; fi
 echo "All ${#database_files[@]} database test files ran on PostgreSQL."
 
+echo "==> Fault drills (file handles, database away, full disk, kill -9 QEMU; about 3 minutes)"
+npm run --silent drills
+
 echo "==> Browser end-to-end tests, specs in random order (seed $seed)"
 PLAYWRIGHT_JSON_OUTPUT_FILE="$reports/e2e-random.json" npx playwright test --reporter=list,json --shuffle="$seed"
 echo "==> Browser end-to-end tests, specs in reverse order"

@@ -12,7 +12,6 @@ export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)
 const EnvSchema = z.object({
   FLOE_DATA_DIR: z.string().min(1).default(path.join(repoRoot, '.data')),
   FLOE_IMAGE_DIR: z.string().min(1).default(path.join(repoRoot, '.data', 'images')),
-  // Read where the folder is derived (hypervisor/qemu/qemu-command.ts); validated here.
   FLOE_RUNTIME_DIR: z.string().startsWith('/', 'must be an absolute path').optional(),
   FLOE_HOST: z.string().min(1).default('127.0.0.1'),
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
@@ -27,6 +26,8 @@ const EnvSchema = z.object({
 export type FloeConfig = {
   dataDir: string;
   imageDir: string;
+  /** Root of the short folder for QEMU's sockets (FLOE_RUNTIME_DIR; see defaultRuntimeDir). */
+  runtimeRoot: string | undefined;
   host: string;
   port: number;
   accelerator: 'auto' | 'kvm' | 'tcg';
@@ -51,6 +52,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): FloeConfig {
   return {
     dataDir: path.resolve(e.FLOE_DATA_DIR),
     imageDir: path.resolve(e.FLOE_IMAGE_DIR),
+    runtimeRoot: e.FLOE_RUNTIME_DIR || undefined,
     host: e.FLOE_HOST,
     port: e.PORT,
     accelerator: e.FLOE_ACCEL,

@@ -13,6 +13,8 @@ import { consoleAccess } from './accounts/console-access';
 import { ensureDemoAccounts } from './accounts/demo-accounts';
 import { checkSignInSettings } from './accounts/services';
 import { loadConfig, repoRoot } from './config';
+import { FileHandleWatch, raiseFileLimit } from './host/file-handles';
+import { answerRefusal, refusalOf } from './service-gate';
 import { REMOTE_VIEWER_ORIGIN } from './broker/console-tickets';
 import { type ConsoleSessionSummary, createConsoleRelay } from './console/relay';
 import { createSpiceProxy, ticketFromAuthority } from './console/spice-proxy';
@@ -27,6 +29,8 @@ const CONSOLE_SWEEP_MS = 2000;
 
 async function main(): Promise<void> {
   const config = loadConfig();
+  const fileLimit = raiseFileLimit();
+  log.info({ before: fileLimit.before, after: fileLimit.after }, `file-handle limit ${fileLimit.after.soft}: ${fileLimit.note}`);
   // A bad FLOE_OIDC_* or session setting stops start-up here, naming the variable.
   log.info({ signIn: checkSignInSettings() }, 'sign-in settings');
   const dev = process.env.NODE_ENV !== 'production';
@@ -37,7 +41,10 @@ async function main(): Promise<void> {
 
   const runtime = await createRuntime(config);
   publishRuntime(runtime);
-  const stopReconciling = runtime.broker.startReconciling();
+  runtime.databaseHealth.start();
+  const fileHandles = new FileHandleWatch();
+  runtime.metrics.attachHealth({ databaseUp: () => runtime.databaseHealth.up(), handlesLow: () => fileHandles.low() });
+  const stopReconciling = runtime.broker.startReconciling(undefined, () => !runtime.databaseHealth.up());
   if (process.env.FLOE_DEMO === '1') {
     const created = await ensureDemoAccounts(runtime.accounts, config.dataDir, process.env.FLOE_DEMO_PASSWORD || undefined);
     if (created.length > 0) {
@@ -124,6 +131,8 @@ async function main(): Promise<void> {
 
   const server = http.createServer((req, res) => {
     stampClientAddress(req);
+    const refusal = refusalOf(req, { handlesLow: () => fileHandles.low(), databaseUp: () => runtime.databaseHealth.up() });
+    if (refusal) return answerRefusal(req, res, refusal);
     void handleRequest(req, res);
   });
   server.on('upgrade', (req, socket, head) => {
@@ -142,6 +151,8 @@ async function main(): Promise<void> {
     closing = true;
     log.info({ signal }, 'Floe is stopping (desktops keep running)');
     stopReconciling();
+    runtime.databaseHealth.stop();
+    fileHandles.stop();
     clearInterval(sweep);
     server.closeAllConnections();
     await relay.close();

@@ -9,6 +9,12 @@ import type { BrokerObserver } from './broker/broker';
 import type { Broker } from './broker/broker';
 import { readKsm } from './host/ksm';
 
+/** Whether Floe can serve new work (the database, its file handles), read at scrape time. */
+export interface HealthFigures {
+  databaseUp(): boolean;
+  handlesLow(): boolean;
+}
+
 /** What the metrics read from the console relay at scrape time. */
 export interface RelayFigures {
   activeSessions(): { bytesToDesktop: number; bytesToBrowser: number }[];
@@ -17,6 +23,7 @@ export interface RelayFigures {
 export class FloeMetrics {
   readonly registry = new Registry();
   private relay: RelayFigures | undefined;
+  private health: HealthFigures | undefined;
   private readonly endedBytes = { toDesktop: 0, toBrowser: 0 };
   private readonly ticketRefusals: Counter<'reason'>;
   private readonly timeToDesktop: Histogram<'pool' | 'source'>;
@@ -75,10 +82,27 @@ export class FloeMetrics {
       registers,
       async collect() {
         this.reset();
-        const counts = (await broker()?.poolCounts()) ?? {};
+        // With the database away the other figures are still worth scraping.
+        const counts = (await broker()?.poolCounts().catch(() => undefined)) ?? {};
         for (const [pool, states] of Object.entries(counts)) {
           for (const [state, count] of Object.entries(states)) this.set({ pool, state }, count ?? 0);
         }
+      },
+    });
+    new Gauge({
+      name: 'floe_database_up',
+      help: 'Whether the database takes writes (1) or Floe answers 503 and pauses reconciling (0)',
+      registers,
+      collect() {
+        this.set(metrics.health ? Number(metrics.health.databaseUp()) : 1);
+      },
+    });
+    new Gauge({
+      name: 'floe_file_handles_low',
+      help: 'Whether Floe is low on file handles and refuses new requests with 503 (limit: floe_process_max_fds)',
+      registers,
+      collect() {
+        this.set(metrics.health ? Number(metrics.health.handlesLow()) : 0);
       },
     });
     new Gauge({
@@ -96,6 +120,10 @@ export class FloeMetrics {
     desktopBooted: (pool, seconds) => this.bootDuration.observe({ pool }, seconds),
     desktopDelivered: (pool, seconds, source) => this.timeToDesktop.observe({ pool, source }, seconds),
   };
+
+  attachHealth(health: HealthFigures): void {
+    this.health = health;
+  }
 
   attachRelay(relay: RelayFigures): void {
     this.relay = relay;

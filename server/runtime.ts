@@ -14,7 +14,9 @@ import { TemplateRollouts } from './broker/template-versions';
 import type { FloeConfig } from './config';
 import { type AuditEntry, recordAudit } from './db/audit';
 import { type FloeDatabase, openDatabase } from './db/database';
+import { DatabaseHealth } from './db/database-health';
 import { demoTemplate } from './hypervisor/qemu/demo-template';
+import { defaultRuntimeDir } from './hypervisor/qemu/qemu-command';
 import { QemuHypervisor } from './hypervisor/qemu/qemu-hypervisor';
 import { TemplateSnapshots } from './hypervisor/qemu/template-snapshot';
 import { log as rootLog } from './log';
@@ -26,6 +28,8 @@ export const CONSOLE_CLOSED_BY_FLOE = 4001;
 export interface FloeRuntime {
   config: FloeConfig;
   database: FloeDatabase;
+  /** Whether the database takes writes now (probed once a second once started). */
+  databaseHealth: DatabaseHealth;
   accounts: Accounts;
   hypervisor: QemuHypervisor;
   broker: Broker;
@@ -63,6 +67,7 @@ export async function createRuntime(
   const demo = demoTemplate(config.imageDir);
   const hypervisor = new QemuHypervisor({
     dataDir: path.join(config.dataDir, 'vms'),
+    runtimeDir: defaultRuntimeDir(path.join(config.dataDir, 'vms'), config.runtimeRoot),
     accelerator: config.accelerator,
     probeKernel: demo.kernel && demo.initrd ? { kernel: demo.kernel, initrd: demo.initrd } : undefined,
   });
@@ -88,6 +93,7 @@ export async function createRuntime(
   const runtime: FloeRuntime = {
     config,
     database,
+    databaseHealth: new DatabaseHealth(database.db, log.child({ module: 'database' })),
     accounts: new Accounts(database.db),
     hypervisor,
     broker,

@@ -393,3 +393,20 @@ describe('destroy only on proof: when the hypervisor cannot tell, nothing is dec
     }
   });
 });
+
+describe('reconcile loop', () => {
+  test('pauses while told to (the database is away) and resumes by itself', async () => {
+    const t = await setup([pool({ name: 's', kind: 'stateless', spares: 1 })]);
+    let paused = true;
+    const stop = t.broker.startReconciling(10, () => paused);
+    try {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      assert.deepEqual(t.hypervisor.started, [], 'nothing decided while paused');
+      paused = false;
+      await eventually(async () => t.hypervisor.started.length === 1, 'a spare booted after the pause');
+    } finally {
+      stop();
+      await t.broker.settle();
+    }
+  });
+});

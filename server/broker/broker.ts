@@ -83,9 +83,11 @@ export class Broker {
     this.bootTimeoutMs = options.bootTimeoutMs ?? 180_000;
     this.templateVersions = new TemplateVersionStore(options.db);
     this.hypervisor.onExit((id, reason) => {
-      this.noticeExit(id, reason).catch((error: unknown) =>
-        this.log.error({ desktop: id, err: messageOf(error) }, 'could not record that a desktop VM exited'),
-      );
+      this.noticeExit(id, reason).catch((error: unknown) => {
+        // The database is away: the exit is recorded by the reconcile loop once it is back.
+        this.log.error({ desktop: id, err: messageOf(error) }, 'could not record that a desktop VM exited; will retry');
+        this.failLater.set(id, unexpectedStop(reason));
+      });
     });
   }
 
@@ -422,11 +424,13 @@ export class Broker {
   /**
    * Runs `reconcile` every `intervalMs` (default 2 s) until the returned function is called;
    * a spare being taken runs a pass at once (its replacement should not wait for the timer).
+   * While `paused()` says so (the database is away), passes are skipped: nothing is decided.
    */
-  startReconciling(intervalMs = 2000): () => void {
+  startReconciling(intervalMs = 2000, paused: () => boolean = () => false): () => void {
     let running = false;
     let again = false;
     const pass = () => {
+      if (paused()) return;
       if (running) {
         again = true;
         return;
@@ -591,13 +595,15 @@ export class Broker {
       const snapshot =
         isNew && pool.instant ? await this.options.snapshots?.ready(template, versionLabel(version)).catch(() => undefined) : undefined;
       const vm = await this.hypervisor.start({ id: desktopId, template, snapshot });
-      await this.setState(desktopId, 'booting', {
-        pid: vm.pid,
-        spice_host: vm.spiceHost,
-        spice_port: vm.spicePort,
-        accelerator: vm.accelerator,
-        template_version: version,
-      });
+      await this.untilStored(desktopId, () =>
+        this.setState(desktopId, 'booting', {
+          pid: vm.pid,
+          spice_host: vm.spiceHost,
+          spice_port: vm.spicePort,
+          accelerator: vm.accelerator,
+          template_version: version,
+        }),
+      );
       await this.awaitReady(desktopId, pool);
       this.log.info({ desktop: desktopId, ms: Date.now() - started }, 'desktop booted');
       this.options.observer?.desktopBooted?.(pool.name, (Date.now() - started) / 1000);
@@ -613,12 +619,27 @@ export class Broker {
       await this.fail(desktopId, `The desktop did not finish booting: ${messageOf(error)}`);
       return;
     }
-    const row = await this.getDesktop(desktopId);
+    const row = await this.untilStored(desktopId, () => this.getDesktop(desktopId));
     if (!row || row.state !== 'booting') return;
-    await this.setState(desktopId, row.user_id ? 'assigned' : 'ready', { booted_at: Date.now() });
+    await this.untilStored(desktopId, () => this.setState(desktopId, row.user_id ? 'assigned' : 'ready', { booted_at: Date.now() }));
     const requested = this.requestedAt.get(desktopId);
     this.requestedAt.delete(desktopId);
     if (requested !== undefined) this.options.observer?.desktopDelivered?.(pool.name, (Date.now() - requested) / 1000, 'boot');
+  }
+
+  /**
+   * Runs a database step of a boot until it works: a database that is away is no reason to
+   * fail (and so stop) a VM that is running well. Retries with a growing pause, up to 5 s.
+   */
+  private async untilStored<T>(desktopId: string, step: () => Promise<T>): Promise<T> {
+    for (let pause = 250; ; pause = Math.min(pause * 2, 5000)) {
+      try {
+        return await step();
+      } catch (error) {
+        this.log.warn({ desktop: desktopId, err: messageOf(error) }, 'could not record a boot step; the database may be away; retrying');
+        await new Promise((resolve) => setTimeout(resolve, pause));
+      }
+    }
   }
 
   /**
@@ -656,7 +677,7 @@ export class Broker {
     if (!row || !RUNNING_STATES.includes(row.state)) return;
     this.log.warn({ desktop: desktopId, reason }, 'desktop VM exited');
     await this.setState(desktopId, 'failed', {
-      failure_reason: `The desktop stopped unexpectedly (${reason}).`,
+      failure_reason: unexpectedStop(reason),
       pid: null,
       spice_port: null,
     });
@@ -692,6 +713,10 @@ function newDesktopRow(poolName: string, userId: string | null, now: number): De
     assigned_at: userId ? now : null,
     template_version: null,
   };
+}
+
+function unexpectedStop(reason: string): string {
+  return `The desktop stopped unexpectedly (${reason}).`;
 }
 
 function messageOf(error: unknown): string {

@@ -27,7 +27,11 @@ export async function openDatabase(options: { dataDir: string; databaseUrl?: str
   let engine: Engine;
   if (url && /^postgres(ql)?:\/\//.test(url)) {
     engine = 'postgres';
-    db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: url, max: 10 }) }) });
+    const pool = new pg.Pool({ connectionString: url, max: 10, connectionTimeoutMillis: 5000 });
+    // A server that stops ends idle connections: an error on the pool, not a crash of Floe
+    // (the health check notices the database is away; the next query reconnects).
+    pool.on('error', () => undefined);
+    db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   } else if (url && !url.startsWith('sqlite:')) {
     throw new Error(`DATABASE_URL must start with postgres:// or sqlite: (got "${url.split(':')[0]}:")`);
   } else {
