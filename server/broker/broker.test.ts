@@ -186,7 +186,7 @@ describe('reconcile', () => {
     const closedAt = Date.now();
     for (const [i, d] of desktops.entries()) {
       await t.sessions.begin({ id: `session-${i}`, desktopId: d.id, userId: 'u1' });
-      await t.sessions.end({ sessionKey: `session-${i}`, endedAt: closedAt, bytesToBrowser: 0, bytesToDesktop: 0, endReason: 'browser closed' });
+      await t.sessions.end({ sessionKey: `session-${i}`, endedAt: closedAt, bytesToBrowser: 0, bytesToDesktop: 0, endReason: 'client-closed' });
     }
     await t.sessions.begin({ id: 'still-open', desktopId: desktops[2]!.id, userId: 'u1' });
     const early = await t.broker.reconcile(closedAt + 59_000);
