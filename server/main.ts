@@ -9,7 +9,6 @@
  */
 import http from 'node:http';
 import next from 'next';
-import { stampClientAddress } from './accounts/client-address';
 import { ensureDemoAccounts } from './accounts/demo-accounts';
 import { checkSignInSettings } from './accounts/services';
 import { loadConfig, repoRoot } from './config';
@@ -18,6 +17,7 @@ import { createConsoleRelay } from './console/relay';
 import { createSpiceProxy, ticketFromAuthority } from './console/spice-proxy';
 import { log } from './log';
 import { createRuntime } from './runtime';
+import { guardRequest } from './request-guard';
 import { publishRuntime } from './runtime-registry';
 import { loadAuthSecret } from './secret';
 
@@ -28,7 +28,8 @@ async function main(): Promise<void> {
   const dev = process.env.NODE_ENV !== 'production';
   process.env.NEXTAUTH_SECRET = loadAuthSecret(config.dataDir);
   // Sign-in URLs follow the Host the browser used (Floe listens on loopback by default, or
-  // behind a proxy that sets it); NEXTAUTH_URL still wins when set.
+  // behind a proxy that sets it); NEXTAUTH_URL still wins when set. Forwarded Host headers
+  // reach next-auth only from FLOE_TRUSTED_PROXIES (request-guard.ts drops the others).
   process.env.AUTH_TRUST_HOST ??= 'true';
 
   const runtime = await createRuntime(config);
@@ -75,8 +76,7 @@ async function main(): Promise<void> {
   }
 
   const server = http.createServer((req, res) => {
-    stampClientAddress(req);
-    void handleRequest(req, res);
+    if (guardRequest(req, res)) void handleRequest(req, res);
   });
   server.on('upgrade', (req, socket, head) => {
     if (relay.handleUpgrade(req, socket, head)) return;
