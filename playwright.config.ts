@@ -1,12 +1,15 @@
 /**
  * Browser end-to-end tests: Playwright driving Debian's Chromium (/usr/bin/chromium, installed
  * by scripts/setup.sh; never `npx playwright install`) against the real Floe server and real
- * QEMU desktops. Each worker starts its own server on port 0 (see e2e/fixtures.ts).
+ * QEMU desktops. Each worker starts its own server on port 0 (see e2e/fixtures.ts). In CI a
+ * left-over test.only fails the run. FLOE_E2E_DIR runs another folder of specs (scripts/test.sh
+ * runs a copy of e2e/ named to run in reverse order).
  */
 import { defineConfig } from '@playwright/test';
 
 export default defineConfig({
-  testDir: 'e2e',
+  testDir: process.env.FLOE_E2E_DIR || 'e2e',
+  forbidOnly: !!process.env.CI,
   workers: 1,
   fullyParallel: false,
   retries: 0,

@@ -34,6 +34,22 @@ const all = (status: number, others: Partial<Record<Who, number | '-'>> = {}): R
   ...others,
 });
 
+/** Opens a console WebSocket (with `origin` and `cookie` headers when given); the HTTP status, 101 when it opened. */
+function upgradeStatus(url: string, origin: string | undefined, cookie?: string): Promise<number> {
+  return new Promise<number>((resolve) => {
+    const socket = new WebSocket(url, 'binary', { ...(origin ? { origin } : {}), ...(cookie ? { headers: { cookie } } : {}) });
+    socket.on('unexpected-response', (_req, res) => {
+      resolve(res.statusCode ?? 0);
+      socket.terminate();
+    });
+    socket.on('open', () => {
+      resolve(101);
+      socket.terminate();
+    });
+    socket.on('error', () => resolve(-1));
+  });
+}
+
 test('every route and page answers each role exactly as it should; only alice reaches her desktop', async ({ playwright, floe, browser }) => {
   test.setTimeout(300_000);
   const contexts = {} as Record<Who, APIRequestContext>;
@@ -105,19 +121,7 @@ test('every route and page answers each role exactly as it should; only alice re
   // The console WebSocket refuses other origins before it looks at the ticket (a real one here).
   const ticket = (await (await contexts.alice.post(`/api/desktops/${A}/console-ticket`)).json()) as { path: string };
   const wsUrl = `${floe.url.replace(/^http/, 'ws')}${ticket.path}`;
-  const upgrade = (origin: string | undefined, url = wsUrl) =>
-    new Promise<number>((resolve) => {
-      const socket = new WebSocket(url, 'binary', origin ? { origin } : {});
-      socket.on('unexpected-response', (_req, res) => {
-        resolve(res.statusCode ?? 0);
-        socket.terminate();
-      });
-      socket.on('open', () => {
-        resolve(101);
-        socket.terminate();
-      });
-      socket.on('error', () => resolve(-1));
-    });
+  const upgrade = (origin: string | undefined, url = wsUrl) => upgradeStatus(url, origin);
   expect(await upgrade('http://evil.example'), 'another origin').toBe(403);
   expect(await upgrade(undefined), 'no origin').toBe(403);
   expect(await upgrade(floe.url, `${floe.url.replace(/^http/, 'ws')}/console/ws?ticket=made-up`), 'own origin, made-up ticket').toBe(401);
@@ -162,27 +166,35 @@ test('every route and page answers each role exactly as it should; only alice re
   for (const who of EVERYONE) await contexts[who].dispose();
 });
 
-test('a console ticket is refused without its owner’s live sign-in', async ({ playwright, floe }) => {
-  // Enable once server/main.ts checks `consoleAccess(req, …)` on the console upgrade (see the
-  // report of the sign-in work). Alice's ticket, presented without her cookie or with bob's,
-  // must be refused with 401/403 before the relay connects anything.
+test('a console ticket is refused without its owner’s live sign-in: no cookie, or another user’s', async ({ playwright, floe }) => {
+  test.setTimeout(300_000);
   const alice = await playwright.request.newContext({ baseURL: floe.url });
+  const bob = await playwright.request.newContext({ baseURL: floe.url });
   expect((await apiSignIn(alice, 'alice', floe.password)).error).toBeNull();
-  const listing = (await (await alice.get('/api/desktops')).json()) as { pools: { desktop: { id: string; stage: string } | null }[] };
-  const desktop = listing.pools.find((p) => p.desktop?.stage === 'ready')?.desktop;
-  test.skip(!desktop, 'needs alice’s running desktop from the matrix test');
-  const ticket = (await (await alice.post(`/api/desktops/${encodeURIComponent(desktop!.id)}/console-ticket`)).json()) as { path: string };
-  const status = await new Promise<number>((resolve) => {
-    const socket = new WebSocket(`${floe.url.replace(/^http/, 'ws')}${ticket.path}`, 'binary', { origin: floe.url });
-    socket.on('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
-    socket.on('open', () => {
-      resolve(101);
-      socket.terminate();
-    });
-    socket.on('error', () => resolve(-1));
-  });
-  expect(status).toBe(401);
+  expect((await apiSignIn(bob, 'bob', floe.password)).error).toBeNull();
+  // Alice's desktop, opened (or found running) by this test itself.
+  const opened = await alice.post('/api/desktops', { data: { pool: 'demo' } });
+  expect(opened.status()).toBe(200);
+  const desktopId = ((await opened.json()) as { desktop: { id: string } }).desktop.id;
+  const A = encodeURIComponent(desktopId);
+  await expect
+    .poll(async () => ((await (await alice.get(`/api/desktops/${A}`)).json()) as { desktop: { stage: string } }).desktop.stage, {
+      timeout: 180_000,
+      intervals: [500],
+    })
+    .toBe('ready');
+  const cookieOf = async (context: APIRequestContext) =>
+    (await context.storageState()).cookies.map((c) => `${c.name}=${c.value}`).join('; ');
+  /** Upgrades with a fresh ticket of alice's, sending `cookie`; the HTTP status (101 when it opened). */
+  const upgradeWith = async (cookie: string | undefined) => {
+    const ticket = (await (await alice.post(`/api/desktops/${A}/console-ticket`)).json()) as { path: string };
+    return upgradeStatus(`${floe.url.replace(/^http/, 'ws')}${ticket.path}`, floe.url, cookie);
+  };
+  expect(await upgradeWith(await cookieOf(alice)), 'with her own sign-in the ticket works').toBe(101);
+  expect(await upgradeWith(undefined), 'without a sign-in').toBe(401);
+  expect(await upgradeWith(await cookieOf(bob)), 'with bob’s sign-in').toBe(403);
   await alice.dispose();
+  await bob.dispose();
 });
 
 interface FoundRoute {

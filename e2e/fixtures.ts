@@ -123,6 +123,15 @@ export const test = base.extend<object, { floe: FloeServer }>({
 
 export { expect };
 
+/**
+ * Where a picture for docs/ is saved: an ignored folder (.screenshots/) in test runs, so a run
+ * never changes tracked files; docs/ itself under `npm run docs:screenshots`
+ * (FLOE_SCREENSHOT_DIR=docs).
+ */
+export function screenshotPath(name: string): string {
+  return path.resolve(repoRoot, process.env.FLOE_SCREENSHOT_DIR || '.screenshots', name);
+}
+
 /** Signs in through the sign-in page and waits for the desktops page. */
 export async function signIn(page: Page, name: string, password: string): Promise<void> {
   await page.goto('/login');

@@ -5,16 +5,13 @@
  * and resets the desktop (the guest boots again: a second ready line on its serial port); a
  * helpdesk console ticket is given for alice's desktop to helen but not to alice; "Open as
  * helpdesk" records its reason and leads to the helpdesk's console page. The admin then finds
- * all of it, with the reasons, in the audit log: filtered, and as a CSV download. Saves
- * docs/helpdesk.png, docs/helpdesk-person.png and docs/audit.png.
+ * all of it, with the reasons, in the audit log: filtered, and as a CSV download. Takes the
+ * pictures docs/helpdesk.png, helpdesk-person.png and audit.png (see screenshotPath).
  */
 import fs from 'node:fs';
 import os from 'node:os';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { expect, signIn, test } from './fixtures';
+import { expect, screenshotPath, signIn, test } from './fixtures';
 
-const docs = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'docs');
 const READY_MARKER = 'FLOE-GUEST-READY';
 const serialText = (file: string) => (fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '');
 const bootsIn = (file: string) => serialText(file).split(READY_MARKER).length - 1;
@@ -48,7 +45,7 @@ test('helen finds alice, sees her live console, disconnects it and resets her de
   const result = helen.getByRole('row', { name: /Alice Martin/ });
   await expect(result).toContainText('alice');
   await expect(result.getByRole('cell').nth(3)).toHaveText('1'); // consoles open
-  await helen.screenshot({ path: path.join(docs, 'helpdesk.png'), fullPage: true });
+  await helen.screenshot({ path: screenshotPath('helpdesk.png'), fullPage: true });
   await result.getByRole('link', { name: 'Alice Martin' }).click();
 
   // Her page: the desktop and the live console (from where, which browser, bytes).
@@ -64,7 +61,7 @@ test('helen finds alice, sees her live console, disconnects it and resets her de
   await expect(liveRow).toContainText('127.0.0.1');
   await expect(liveRow).toContainText(/Chrome \d+ on Linux/);
   await expect(liveRow).toContainText(/\d+(\.\d)? (KiB|MiB)/);
-  await helen.screenshot({ path: path.join(docs, 'helpdesk-person.png'), fullPage: true });
+  await helen.screenshot({ path: screenshotPath('helpdesk-person.png'), fullPage: true });
 
   // The helpdesk's routes for a console of alice's desktop answer in the shapes of her own.
   const people = (await (await helen.request.get('/api/helpdesk/people?q=ALICE')).json()) as { people: { name: string; liveConsoles: number }[] };
@@ -155,7 +152,7 @@ test('helen finds alice, sees her live console, disconnects it and resets her de
   const exported = await admin.request.get('/api/admin/audit/export?who=helen');
   expect(exported.headers()['content-type']).toBe('text/csv; charset=utf-8');
   expect(exported.headers()['content-disposition']).toMatch(/^attachment; filename="floe-audit-/);
-  await admin.screenshot({ path: path.join(docs, 'audit.png'), fullPage: true });
+  await admin.screenshot({ path: screenshotPath('audit.png'), fullPage: true });
 
   await adminContext.close();
   await aliceContext.close();

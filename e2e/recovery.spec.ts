@@ -67,9 +67,10 @@ test('after kill -9 of Floe the same desktops are re-adopted and a dead QEMU is 
       const desktop = await myDesktop(page.request, url);
       expect(desktop?.id, `${PEOPLE[i]} has the same desktop`).toBe(opened[i]!.id);
       expect(desktop?.stage).toBe('ready');
-      expect(pidsBefore.get(desktop!.id), 'the same QEMU process, not a new boot').toBe(
-        (await hypervisor.list()).find((vm: VmInfo) => vm.id === desktop!.id)?.pid,
-      );
+      const pidBefore = pidsBefore.get(desktop!.id);
+      expect(pidBefore, `${PEOPLE[i]}'s QEMU ran before the kill`).toEqual(expect.any(Number));
+      const pidAfter = (await hypervisor.list()).find((vm: VmInfo) => vm.id === desktop!.id)?.pid;
+      expect(pidAfter, 'the same QEMU process, not a new boot').toBe(pidBefore);
       await page.goto(`${url}/desktops/${desktop!.id}`);
       await expect(page.getByRole('application', { name: 'Desktop screen' })).toBeVisible({ timeout: 30_000 });
       await expect.poll(() => litPixels(page), { timeout: 30_000 }).toBeGreaterThan(200);

@@ -12,6 +12,8 @@ export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)
 const EnvSchema = z.object({
   FLOE_DATA_DIR: z.string().min(1).default(path.join(repoRoot, '.data')),
   FLOE_IMAGE_DIR: z.string().min(1).default(path.join(repoRoot, '.data', 'images')),
+  // Read where the folder is derived (hypervisor/qemu/qemu-command.ts); validated here.
+  FLOE_RUNTIME_DIR: z.string().startsWith('/', 'must be an absolute path').optional(),
   FLOE_HOST: z.string().min(1).default('127.0.0.1'),
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
   FLOE_ACCEL: z.enum(['auto', 'kvm', 'tcg']).default('auto'),

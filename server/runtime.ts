@@ -20,11 +20,13 @@ import type { ActiveConsoleSession } from './console/types';
 import type { Hypervisor } from './hypervisor/types';
 import { loadPoolFile } from './broker/pool-file';
 import { type PoolDefinition, demoPools } from './broker/pools';
+import { TemplateRollouts } from './broker/template-versions';
 import type { FloeConfig } from './config';
 import { type AuditEntry, recordAudit } from './db/audit';
 import { type FloeDatabase, openDatabase } from './db/database';
 import { demoTemplate } from './hypervisor/qemu/demo-template';
 import { QemuHypervisor } from './hypervisor/qemu/qemu-hypervisor';
+import { TemplateSnapshots } from './hypervisor/qemu/template-snapshot';
 import { log as rootLog } from './log';
 import { FloeMetrics } from './metrics';
 
@@ -48,6 +50,10 @@ export interface FloeRuntime {
   accounts: Accounts;
   hypervisor: Hypervisor;
   broker: Broker;
+  /** Template snapshots (instant desktops), kept under IMAGE_DIR/snapshots. */
+  snapshots: TemplateSnapshots;
+  /** Template versions: publish, roll-out, roll-back. */
+  rollouts: TemplateRollouts;
   tickets: ConsoleTickets;
   consoleSessions: ConsoleSessions;
   log: Logger;
@@ -85,6 +91,7 @@ export async function createRuntime(
     probeKernel: demo.kernel && demo.initrd ? { kernel: demo.kernel, initrd: demo.initrd } : undefined,
   });
   const consoleSessions = new ConsoleSessions(database.db);
+  const snapshots = new TemplateSnapshots({ host: hypervisor, root: path.join(config.imageDir, 'snapshots'), bootTimeoutMs: options.bootTimeoutMs });
   let broker: Broker | undefined;
   const metrics = new FloeMetrics(() => broker);
   broker = new Broker({
@@ -96,8 +103,10 @@ export async function createRuntime(
     imageDir: config.imageDir,
     log: log.child({ module: 'broker' }),
     bootTimeoutMs: options.bootTimeoutMs,
+    snapshots,
   });
   await broker.seedPools(pools);
+  const audit = (entry: AuditEntry) => recordAudit(database.db, entry);
   await consoleSessions.endAllOpen('floe-stopped');
   await broker.recover();
   const signIn = signInServices(database.db);
@@ -123,12 +132,14 @@ export async function createRuntime(
     accounts: new Accounts(database.db),
     hypervisor,
     broker,
+    snapshots,
+    rollouts: new TemplateRollouts({ broker, store: broker.templateVersions, snapshots, imageDir: config.imageDir, audit, log: log.child({ module: 'templates' }) }),
     tickets,
     consoleSessions,
     consoles,
     log,
     metrics,
-    audit: (entry) => recordAudit(database.db, entry),
+    audit,
     prune,
     startPruning() {
       const run = () => void prune().catch((error: unknown) => log.error({ err: error }, 'pruning failed'));

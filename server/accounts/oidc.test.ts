@@ -5,7 +5,7 @@
  * existing local account of the same name, refused when disabled or outside the allowed groups.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { afterEach, beforeEach, describe, test } from 'node:test';
 import { recordAudit } from '../db/audit';
 import type { FloeDatabase } from '../db/database';
 import { Accounts } from './accounts';
@@ -75,7 +75,8 @@ describe('OIDC sign-in makes and refreshes Floe users', () => {
   let deps: Parameters<typeof signInWithOidc>[0];
   let settings: OidcSettings;
 
-  before(async () => {
+  // A fresh database per test: each makes the users it looks at.
+  beforeEach(async () => {
     database = await freshDatabase();
     deps = {
       accounts: new Accounts(database.db),
@@ -85,7 +86,7 @@ describe('OIDC sign-in makes and refreshes Floe users', () => {
     settings = oidcSettingsFromEnv({ ...ENV, FLOE_OIDC_USER_GROUPS: 'staff' })!;
     await deps.accounts.addUser({ name: 'admin', password: 'local admin password', role: 'admin' });
   });
-  after(async () => {
+  afterEach(async () => {
     await database.close();
   });
 
@@ -132,6 +133,7 @@ describe('OIDC sign-in makes and refreshes Floe users', () => {
   });
 
   test('the CLI-facing list shows who signs in how', async () => {
+    assert.ok((await signInWithOidc(deps, settings, { sub: 'abc-123', preferred_username: 'hana', groups: ['staff'] })).ok);
     const users = await deps.accounts.listUsers();
     assert.equal(users.find((u) => u.name === 'admin')?.identityIssuer, null);
     assert.equal(users.find((u) => u.name === 'hana')?.identityIssuer, 'https://login.example.org/realms/floe');

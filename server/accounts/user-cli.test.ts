@@ -3,7 +3,7 @@
  * database a server there would use): add with a password on stdin, list, role, passwd,
  * disable/enable (ending sign-in sessions), unlock, and clear refusals with non-zero exits.
  * The terminal prompt is driven in-process with a stream posing as a terminal, to prove the
- * password is not echoed.
+ * password is not echoed. Each test has a data folder of its own and adds the accounts it needs.
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -11,7 +11,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
-import { after, before, describe, test } from 'node:test';
+import { after, beforeEach, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { openDatabase } from '../db/database';
 import { Accounts } from './accounts';
@@ -29,11 +29,13 @@ interface Run {
 
 describe('npm run user', () => {
   let dataDir: string;
-  before(() => {
+  const dataDirs: string[] = [];
+  beforeEach(() => {
     dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'floe-cli-'));
+    dataDirs.push(dataDir);
   });
   after(() => {
-    fs.rmSync(dataDir, { recursive: true, force: true });
+    for (const dir of dataDirs) fs.rmSync(dir, { recursive: true, force: true });
   });
 
   function cli(args: string[], stdin?: string): Promise<Run> {
@@ -63,9 +65,15 @@ describe('npm run user', () => {
     }
   }
 
-  test('add reads the password from stdin; the account signs in with it', async () => {
+  /** Adds carol (helpdesk, password carol-password-1) through the CLI. */
+  async function addCarol(): Promise<Run> {
     const run = await cli(['add', 'carol', '--role', 'helpdesk', '--display-name', 'Carol Diaz', '--password-stdin'], 'carol-password-1\n');
     assert.equal(run.code, 0, run.stderr);
+    return run;
+  }
+
+  test('add reads the password from stdin; the account signs in with it', async () => {
+    const run = await addCarol();
     assert.equal(run.stdout.trim(), 'Added carol (helpdesk).');
     await withDatabase(async ({ db }) => {
       const accounts = new Accounts(db);
@@ -78,6 +86,7 @@ describe('npm run user', () => {
   });
 
   test('list shows users, roles and status', async () => {
+    await addCarol();
     const run = await cli(['list']);
     assert.equal(run.code, 0, run.stderr);
     const lines = run.stdout.trim().split('\n');
@@ -86,6 +95,7 @@ describe('npm run user', () => {
   });
 
   test('role, passwd, disable and enable change the account; passwd and disable end its sessions', async () => {
+    await addCarol();
     const sessionId = await withDatabase(async ({ db }) => {
       const user = await new Accounts(db).findByName('carol');
       return (await new SignInSessions(db, { lifetimeMs: 3_600_000, idleMs: 0, touchEveryMs: 1000 }).start({ userId: user!.id, method: 'password' })).id;
@@ -118,6 +128,7 @@ describe('npm run user', () => {
   });
 
   test('unlock lifts a sign-in lock', async () => {
+    await addCarol();
     await withDatabase(async ({ db }) => {
       const throttle = new SignInThrottle(db);
       // Five failures a minute apart (no waits in the way): the account locks.
@@ -131,7 +142,7 @@ describe('npm run user', () => {
       }
       assert.ok(await throttle.accountLockedUntil('carol'));
     });
-    assert.match((await cli(['list'])).stdout, /carol\s+admin\s+locked until \d\d:\d\d/);
+    assert.match((await cli(['list'])).stdout, /carol\s+helpdesk\s+locked until \d\d:\d\d/);
     const run = await cli(['unlock', 'carol']);
     assert.equal(run.code, 0, run.stderr);
     assert.equal(run.stdout.trim(), 'Forgot the failed sign-ins of carol; they may sign in again.');
@@ -139,6 +150,7 @@ describe('npm run user', () => {
   });
 
   test('refusals: clear words on stderr, exit 1; wrong usage exits 2', async () => {
+    await addCarol();
     const cases: [string[], string | undefined, number, RegExp][] = [
       [['add', 'carol', '--password-stdin'], 'another-password\n', 1, /A user named "carol" already exists\./],
       [['add', 'dan', '--password-stdin'], 'short\n', 1, /a password has at least 8 characters/],

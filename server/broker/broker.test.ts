@@ -224,7 +224,7 @@ describe('reconcile', () => {
 });
 
 describe('powerAction', () => {
-  test('persistent: shutdown keeps the disk, restart boots it again, discard is refused', async () => {
+  test('persistent: shutdown keeps the disk, restart boots it again, reset resets the same VM, discard is refused', async () => {
     const t = await setup([pool({ name: 'k', kind: 'persistent' })]);
     const d = await t.broker.assignDesktop('u1', 'k');
     await t.broker.settle();
@@ -235,7 +235,17 @@ describe('powerAction', () => {
     await t.broker.powerAction(d.id, 'restart');
     assert.equal(await stateOf(t.broker, d.id), 'assigned');
     assert.deepEqual(t.hypervisor.started, [d.id, d.id]);
-    await t.broker.powerAction(d.id, 'reset');
+
+    // Reset: the same QEMU is reset (no new one), the desktop is booting until the guest is ready again.
+    t.hypervisor.autoReady = false;
+    const pid = (await t.hypervisor.list()).find((vm) => vm.id === d.id)?.pid;
+    assert.equal(typeof pid, 'number');
+    const resetting = await t.broker.powerAction(d.id, 'reset');
+    assert.equal(resetting.state, 'booting');
+    assert.deepEqual(t.hypervisor.resets, [d.id]);
+    assert.deepEqual(t.hypervisor.started, [d.id, d.id], 'no new QEMU for a reset');
+    assert.equal((await t.hypervisor.list()).find((vm) => vm.id === d.id)?.pid, pid);
+    t.hypervisor.markReady(d.id);
     assert.equal(await stateOf(t.broker, d.id), 'assigned');
   });
 
@@ -303,5 +313,94 @@ describe('draining', () => {
     assert.equal((await t.broker.assignDesktop('u1', 'old')).id, mine.id, 'people keep the desktop they have');
     await assert.rejects(t.broker.assignDesktop('u2', 'old'), /being retired and gives out no new desktops/);
     assert.deepEqual((await t.broker.reconcile()).sparesStarted, []);
+  });
+});
+
+describe('destroy only on proof: when the hypervisor cannot tell, nothing is decided', () => {
+  test('a boot that times out while the VM cannot be checked leaves the desktop booting, then fails it once it can', async () => {
+    const t = await setup([pool({ name: 'k', kind: 'persistent' })]);
+    t.hypervisor.autoReady = false;
+    const d = await t.broker.assignDesktop('u1', 'k');
+    await eventually(async () => (await t.broker.getDesktop(d.id))?.state === 'booting', 'booting');
+    t.hypervisor.cannotTell.add(d.id);
+    t.hypervisor.vms.get(d.id)!.waiters[0]!.reject(new Error('no ready marker in time'));
+    await t.broker.settle();
+    assert.equal((await t.broker.getDesktop(d.id))?.state, 'booting', 'not failed on a guess');
+    assert.ok(t.hypervisor.vms.has(d.id) && t.hypervisor.disks.has(d.id), 'VM and disk untouched');
+    await t.broker.reconcile();
+    assert.equal((await t.broker.getDesktop(d.id))?.state, 'booting', 'still unknown: still left as it is');
+    t.hypervisor.cannotTell.delete(d.id);
+    await t.broker.reconcile();
+    assert.equal((await t.broker.getDesktop(d.id))?.state, 'failed', 'failed once the stop was shown');
+    assert.ok(!t.hypervisor.vms.has(d.id) && t.hypervisor.disks.has(d.id));
+  });
+
+  test('reconcile keeps a failed stateless desktop and its disk while its VM cannot be checked', async () => {
+    const t = await setup([pool({ name: 's', kind: 'stateless' })]);
+    const d = await t.broker.assignDesktop('u1', 's');
+    await t.broker.settle();
+    t.hypervisor.crash(d.id);
+    await eventually(async () => (await t.broker.getDesktop(d.id))?.state === 'failed', 'failed');
+    t.hypervisor.cannotTell.add(d.id);
+    const report = await t.broker.reconcile();
+    assert.deepEqual(report.discarded, []);
+    assert.equal((await t.broker.getDesktop(d.id))?.state, 'failed', 'state restored, not stuck in stopping');
+    assert.ok(t.hypervisor.disks.has(d.id), 'disk kept');
+    t.hypervisor.cannotTell.delete(d.id);
+    assert.deepEqual((await t.broker.reconcile()).discarded, [d.id]);
+    assert.ok(!t.hypervisor.disks.has(d.id));
+  });
+
+  test('the idle policy discards nothing whose VM cannot be checked', async () => {
+    const t = await setup([pool({ name: 's', kind: 'stateless', graceMinutes: 0 })]);
+    const d = await t.broker.assignDesktop('u1', 's');
+    await t.broker.settle();
+    t.hypervisor.cannotTell.add(d.id);
+    const report = await t.broker.reconcile(Date.now() + 86_400_000);
+    assert.deepEqual(report.discarded, []);
+    assert.equal((await t.broker.getDesktop(d.id))?.state, 'assigned');
+    assert.ok(t.hypervisor.vms.has(d.id) && t.hypervisor.disks.has(d.id));
+  });
+
+  test('discard while the VM cannot be checked is refused with 503 and the desktop stays as it was', async () => {
+    const t = await setup([pool({ name: 's', kind: 'stateless' })]);
+    const d = await t.broker.assignDesktop('u1', 's');
+    await t.broker.settle();
+    t.hypervisor.cannotTell.add(d.id);
+    await assert.rejects(t.broker.powerAction(d.id, 'discard'), (error: Error & { status?: number }) => error.status === 503);
+    assert.equal((await t.broker.getDesktop(d.id))?.state, 'assigned');
+    assert.ok(t.hypervisor.disks.has(d.id));
+  });
+
+  test('recover decides nothing when the hypervisor cannot tell which VMs run', async () => {
+    const t = await setup();
+    const d = await t.broker.assignDesktop('u1', 'small');
+    await t.broker.settle();
+    t.hypervisor.cannotTell.add(d.id);
+    await assert.rejects(t.broker.recover(), /cannot tell/);
+    assert.equal((await t.broker.getDesktop(d.id))?.state, 'assigned', 'not marked failed');
+  });
+
+  test('a failure path that throws, even synchronously, twice, leaves no unhandled rejection', async () => {
+    const hypervisor = new FakeHypervisor();
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => unhandled.push(reason);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      const t = await setup([pool({ name: 'k', kind: 'persistent' })], hypervisor);
+      hypervisor.failStart = 'data folder path too long for a unix socket';
+      hypervisor.stop = () => {
+        throw new Error('bad desktop id');
+      };
+      const d = await t.broker.assignDesktop('u1', 'k');
+      await t.broker.settle();
+      await t.broker.reconcile();
+      await t.broker.reconcile();
+      await new Promise((resolve) => setImmediate(resolve));
+      assert.equal((await t.broker.getDesktop(d.id))?.state, 'provisioning', 'left as it is: the stop never succeeded');
+      assert.deepEqual(unhandled, []);
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
   });
 });

@@ -4,15 +4,21 @@
  * ever given to two people); booting happens after it, in the background, and moves a desktop
  * through provisioning → booting → assigned (or failed, with the reason). On start, `recover`
  * re-adopts the VMs an earlier Floe process left running and marks vanished ones failed.
+ *
+ * Destroy only on proof: a desktop is failed, discarded or stopped for good only when the
+ * hypervisor has shown its VM gone. When it cannot tell (LivenessUnknownError, a stop that
+ * did not finish), the desktop keeps its state, a warning is logged, and the reconcile loop
+ * tries again. Every failure path may run twice and none rejects unhandled.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
 import type { Database, Desktop, DesktopState } from '../db/schema';
-import type { Hypervisor } from '../hypervisor/types';
+import type { Hypervisor, SnapshotSource } from '../hypervisor/types';
 import type { ConsoleSessions } from './console-sessions';
 import { BrokerError, DesktopNotFoundError, PoolDrainingError, PoolExhaustedError, UnknownPoolError } from './errors';
 import { type PoolDefinition, PoolDefinitionSchema, templateOf } from './pools';
+import { TemplateVersionStore, versionLabel } from './template-versions';
 
 /** States in which a desktop exists for its user (it counts towards the pool's size). */
 export const LIVE_STATES: DesktopState[] = ['provisioning', 'booting', 'ready', 'assigned', 'stopping', 'stopped', 'failed'];
@@ -30,6 +36,8 @@ export interface BrokerOptions {
   /** How long a guest may take to become ready before the desktop is marked failed. Default 180 s. */
   bootTimeoutMs?: number;
   observer?: BrokerObserver;
+  /** Template snapshots for instant desktops (pools with `instant`); without it every desktop boots. */
+  snapshots?: SnapshotSource;
 }
 
 /** What the broker reports as it works (metrics listen here). */
@@ -69,13 +77,22 @@ export class Broker {
   private readonly stopping = new Set<string>();
   /** When a person asked for a desktop that is still booting (for time-to-desktop). */
   private readonly requestedAt = new Map<string, number>();
+  /** Each pool's template versions (template-versions.ts). */
+  readonly templateVersions: TemplateVersionStore;
+  /** Desktops to fail whose VM could not yet be shown stopped: desktop id → reason. */
+  private readonly failLater = new Map<string, string>();
 
   constructor(private readonly options: BrokerOptions) {
     this.db = options.db;
     this.hypervisor = options.hypervisor;
     this.log = options.log;
     this.bootTimeoutMs = options.bootTimeoutMs ?? 180_000;
-    this.hypervisor.onExit((id, reason) => void this.noticeExit(id, reason));
+    this.templateVersions = new TemplateVersionStore(options.db);
+    this.hypervisor.onExit((id, reason) => {
+      this.noticeExit(id, reason).catch((error: unknown) =>
+        this.log.error({ desktop: id, err: messageOf(error) }, 'could not record that a desktop VM exited'),
+      );
+    });
   }
 
   /** Stores pool definitions (from the pool file or the demo) in the database, replacing same-named ones. */
@@ -252,6 +269,8 @@ export class Broker {
       this.options.observer?.desktopDelivered?.(poolName, (Date.now() - requested) / 1000, source === 'spare' ? 'spare' : 'existing');
     }
     if (boot) this.startBoot(desktop.id, pool);
+    // A spare was taken: its replacement starts now, not at the next reconcile pass.
+    if (source === 'spare') this.reconcileSoon?.();
     this.log.info({ desktop: desktop.id, user: userId, pool: poolName, state: desktop.state }, 'desktop assigned');
     return desktop;
   }
@@ -263,7 +282,8 @@ export class Broker {
 
   /**
    * Re-adopts the VMs an earlier Floe left running, marks desktops whose VM vanished as failed,
-   * and stops VMs the database does not know. Call once at start, before serving.
+   * and stops VMs the database does not know. Call once at start, before serving. When the
+   * hypervisor cannot tell which VMs run, this rejects and decides nothing.
    */
   async recover(): Promise<{ adopted: string[]; failed: string[]; stray: string[] }> {
     const running = new Map((await this.hypervisor.list()).map((vm) => [vm.id, vm]));
@@ -287,9 +307,15 @@ export class Broker {
         }
       } else if (vm && row.state === 'stopping') {
         this.stopping.add(row.id);
-        await this.hypervisor.stop(row.id).catch(() => undefined);
+        const stopped = await this.hypervisor.stop(row.id).then(
+          () => true,
+          (error: unknown) => {
+            this.log.warn({ desktop: row.id, err: messageOf(error) }, 'could not stop a desktop left stopping; left as it is');
+            return false;
+          },
+        );
         this.stopping.delete(row.id);
-        await this.setState(row.id, 'stopped', { pid: null, spice_port: null });
+        if (stopped) await this.setState(row.id, 'stopped', { pid: null, spice_port: null });
       } else if (!vm && (RUNNING_STATES.includes(row.state) || row.state === 'provisioning')) {
         await this.setState(row.id, 'failed', { failure_reason: 'The desktop stopped while Floe was not running.', pid: null });
         failed.push(row.id);
@@ -309,26 +335,32 @@ export class Broker {
 
   /** Shuts a desktop down; a persistent one keeps its disk and can be started again. */
   async stopDesktop(desktopId: string): Promise<void> {
-    await this.setState(desktopId, 'stopping');
-    this.stopping.add(desktopId);
-    try {
-      await this.hypervisor.stop(desktopId);
-    } finally {
-      this.stopping.delete(desktopId);
-    }
+    await this.whileStopping(desktopId, () => this.hypervisor.stop(desktopId));
     await this.setState(desktopId, 'stopped', { pid: null, spice_port: null });
   }
 
   /** Stops the desktop's VM and deletes its disk: the desktop is gone. */
   async destroyDesktop(desktopId: string): Promise<void> {
+    await this.whileStopping(desktopId, () => this.hypervisor.destroy(desktopId));
+    await this.setState(desktopId, 'gone', { pid: null, spice_port: null });
+  }
+
+  /**
+   * Runs a stop or destroy with the desktop in `stopping`. When the hypervisor could not show
+   * the VM gone, the desktop goes back to the state it had: nothing is decided on a guess.
+   */
+  private async whileStopping(desktopId: string, work: () => Promise<void>): Promise<void> {
+    const before = await this.getDesktop(desktopId);
     await this.setState(desktopId, 'stopping');
     this.stopping.add(desktopId);
     try {
-      await this.hypervisor.destroy(desktopId);
+      await work();
+    } catch (error) {
+      if (before && before.state !== 'stopping') await this.setState(desktopId, before.state);
+      throw error;
     } finally {
       this.stopping.delete(desktopId);
     }
-    await this.setState(desktopId, 'gone', { pid: null, spice_port: null });
   }
 
   /**
@@ -339,7 +371,13 @@ export class Broker {
    */
   async reconcile(now = Date.now()): Promise<ReconcileReport> {
     const report: ReconcileReport = { sparesStarted: [], discarded: [], shutDown: [] };
+    for (const [desktopId, reason] of [...this.failLater]) await this.fail(desktopId, reason);
     for (const pool of await this.listPools()) {
+      // Instant pools: the current version's snapshot is built in the background if missing.
+      if (pool.instant && this.options.snapshots) {
+        const version = await this.templateVersions.current(pool);
+        await this.options.snapshots.ready(templateOf(pool, this.options.imageDir), versionLabel(version)).catch(() => undefined);
+      }
       const desktops = await this.db
         .selectFrom('desktops')
         .selectAll()
@@ -347,20 +385,25 @@ export class Broker {
         .where('state', 'in', LIVE_STATES)
         .execute();
       for (const desktop of desktops) {
-        if (this.boots.has(desktop.id) || this.stopping.has(desktop.id)) continue;
-        if (pool.kind === 'stateless' && desktop.state === 'failed') {
-          await this.destroyDesktop(desktop.id);
-          report.discarded.push(desktop.id);
-          continue;
-        }
-        if (desktop.state !== 'assigned' || (pool.kind === 'persistent' && pool.onIdle === 'keep')) continue;
-        if (!(await this.isIdle(desktop, pool, now))) continue;
-        if (pool.kind === 'stateless') {
-          await this.destroyDesktop(desktop.id);
-          report.discarded.push(desktop.id);
-        } else {
-          await this.stopDesktop(desktop.id);
-          report.shutDown.push(desktop.id);
+        if (this.boots.has(desktop.id) || this.stopping.has(desktop.id) || this.failLater.has(desktop.id)) continue;
+        try {
+          if (pool.kind === 'stateless' && desktop.state === 'failed') {
+            await this.destroyDesktop(desktop.id);
+            report.discarded.push(desktop.id);
+            continue;
+          }
+          if (desktop.state !== 'assigned' || (pool.kind === 'persistent' && pool.onIdle === 'keep')) continue;
+          if (!(await this.isIdle(desktop, pool, now))) continue;
+          if (pool.kind === 'stateless') {
+            await this.destroyDesktop(desktop.id);
+            report.discarded.push(desktop.id);
+          } else {
+            await this.stopDesktop(desktop.id);
+            report.shutDown.push(desktop.id);
+          }
+        } catch (error) {
+          // One desktop that cannot be decided on now does not hold up the others.
+          this.log.warn({ desktop: desktop.id, err: messageOf(error) }, 'left a desktop as it is; will try again');
         }
       }
       report.sparesStarted.push(...(await this.topUpSpares(pool)));
@@ -370,21 +413,40 @@ export class Broker {
     return report;
   }
 
-  /** Runs `reconcile` every `intervalMs` (default 2 s) until the returned function is called. */
+  /**
+   * Runs `reconcile` every `intervalMs` (default 2 s) until the returned function is called;
+   * a spare being taken runs a pass at once (its replacement should not wait for the timer).
+   */
   startReconciling(intervalMs = 2000): () => void {
     let running = false;
-    const timer = setInterval(() => {
-      if (running) return;
+    let again = false;
+    const pass = () => {
+      if (running) {
+        again = true;
+        return;
+      }
       running = true;
       this.reconcile()
         .catch((error: unknown) => this.log.error({ err: error }, 'reconcile failed'))
         .finally(() => {
           running = false;
+          if (again) {
+            again = false;
+            setImmediate(pass);
+          }
         });
-    }, intervalMs);
+    };
+    const timer = setInterval(pass, intervalMs);
     timer.unref();
-    return () => clearInterval(timer);
+    this.reconcileSoon = () => setImmediate(pass);
+    return () => {
+      clearInterval(timer);
+      this.reconcileSoon = undefined;
+    };
   }
+
+  /** Set while the reconcile loop runs: asks for a pass now. */
+  private reconcileSoon: (() => void) | undefined;
 
   /**
    * A power action on a desktop: `shutdown` (a persistent desktop keeps its disk; a stateless
@@ -417,6 +479,36 @@ export class Broker {
     }
     this.log.info({ desktop: desktopId, action }, 'power action');
     return (await this.getDesktop(desktopId))!;
+  }
+
+  /**
+   * Discards the pool's spares (ready, nobody's) made from another template version than
+   * `version`; the reconcile loop boots their replacements. A spare someone takes meanwhile is
+   * theirs: it is claimed here with the same conditions an assignment uses.
+   */
+  async retireOutdatedSpares(poolName: string, version: number): Promise<string[]> {
+    const spares = await this.db
+      .selectFrom('desktops')
+      .select(['id', 'template_version'])
+      .where('pool_name', '=', poolName)
+      .where('state', '=', 'ready')
+      .where('user_id', 'is', null)
+      .execute();
+    const retired: string[] = [];
+    for (const spare of spares) {
+      if ((spare.template_version ?? 1) === version || this.boots.has(spare.id)) continue;
+      const claimed = await this.db
+        .updateTable('desktops')
+        .set({ state: 'stopping', state_changed_at: Date.now() })
+        .where('id', '=', spare.id)
+        .where('state', '=', 'ready')
+        .where('user_id', 'is', null)
+        .executeTakeFirst();
+      if (Number(claimed.numUpdatedRows) !== 1) continue;
+      await this.destroyDesktop(spare.id);
+      retired.push(spare.id);
+    }
+    return retired;
   }
 
   private async isIdle(desktop: Desktop, pool: PoolDefinition, now: number): Promise<boolean> {
@@ -464,7 +556,9 @@ export class Broker {
   }
 
   private track(desktopId: string, work: Promise<unknown>): void {
-    const done = work.finally(() => this.boots.delete(desktopId));
+    const done = work
+      .catch((error: unknown) => this.log.error({ desktop: desktopId, err: messageOf(error) }, 'desktop boot ended with an error'))
+      .finally(() => this.boots.delete(desktopId));
     this.boots.set(desktopId, done);
   }
 
@@ -483,12 +577,21 @@ export class Broker {
   /** Starts the VM and waits for it; false if the desktop failed. */
   private async bootOnce(desktopId: string, pool: PoolDefinition, started: number): Promise<boolean> {
     try {
-      const vm = await this.hypervisor.start({ id: desktopId, template: templateOf(pool, this.options.imageDir) });
+      const template = templateOf(pool, this.options.imageDir);
+      // A desktop without a version has no disk yet: it is made from the current version, as a
+      // clone of its snapshot when the pool is instant and the snapshot is ready.
+      const row = await this.getDesktop(desktopId);
+      const isNew = row?.template_version == null;
+      const version = row?.template_version ?? (await this.templateVersions.current(pool));
+      const snapshot =
+        isNew && pool.instant ? await this.options.snapshots?.ready(template, versionLabel(version)).catch(() => undefined) : undefined;
+      const vm = await this.hypervisor.start({ id: desktopId, template, snapshot });
       await this.setState(desktopId, 'booting', {
         pid: vm.pid,
         spice_host: vm.spiceHost,
         spice_port: vm.spicePort,
         accelerator: vm.accelerator,
+        template_version: version,
       });
       if (!(await this.awaitReady(desktopId, pool))) return false;
       this.log.info({ desktop: desktopId, ms: Date.now() - started }, 'desktop booted');
@@ -517,14 +620,33 @@ export class Broker {
     return true;
   }
 
+  /**
+   * Marks a desktop failed once its VM is shown stopped. When the stop cannot be shown (the
+   * hypervisor cannot tell, the database is away), the desktop is left as it is and the
+   * reconcile loop tries again. Never rejects; safe to call twice.
+   */
   private async fail(desktopId: string, reason: string): Promise<void> {
-    this.log.warn({ desktop: desktopId, reason }, 'desktop failed');
-    const row = await this.getDesktop(desktopId);
-    if (!row || row.state === 'gone' || row.state === 'stopped' || row.state === 'failed') return;
-    this.stopping.add(desktopId);
-    await this.hypervisor.stop(desktopId).catch(() => undefined);
-    this.stopping.delete(desktopId);
-    await this.setState(desktopId, 'failed', { failure_reason: reason, pid: null, spice_port: null });
+    try {
+      const row = await this.getDesktop(desktopId);
+      if (!row || row.state === 'gone' || row.state === 'stopped' || row.state === 'failed') {
+        this.failLater.delete(desktopId);
+        return;
+      }
+      this.stopping.add(desktopId);
+      try {
+        await this.hypervisor.stop(desktopId);
+      } finally {
+        this.stopping.delete(desktopId);
+      }
+      await this.setState(desktopId, 'failed', { failure_reason: reason, pid: null, spice_port: null });
+      this.failLater.delete(desktopId);
+      this.log.warn({ desktop: desktopId, reason }, 'desktop failed');
+    } catch (error) {
+      if (!this.failLater.has(desktopId)) {
+        this.log.warn({ desktop: desktopId, reason, err: messageOf(error) }, 'desktop should fail but its VM could not be shown stopped; left as it is, will retry');
+      }
+      this.failLater.set(desktopId, reason);
+    }
   }
 
   private async noticeExit(desktopId: string, reason: string): Promise<void> {
@@ -567,6 +689,7 @@ function newDesktopRow(poolName: string, userId: string | null, now: number): De
     state_changed_at: now,
     booted_at: null,
     assigned_at: userId ? now : null,
+    template_version: null,
   };
 }
 

@@ -88,14 +88,17 @@ test('a persistent desktop keeps its files across shut-down and start', { timeou
 test('a stateless desktop comes back clean after it is discarded', { timeout: 180_000 }, async () => {
   const first = await openReady('dave', 'fresh');
   const note = `gone-${randomBytes(4).toString('hex')}`;
-  await run(first, `echo ${note} >/home/note`);
+  const written = await run(first, `echo ${note} >/home/note && cat /home/note >/dev/ttyS0`);
+  assert.ok(written.includes(note), 'the old desktop really had the file');
   await broker.powerAction(first, 'discard');
   assert.equal((await broker.getDesktop(first))?.state, 'gone');
   assert.ok(!fs.existsSync(hypervisor.desktopFolder(first)), 'its disk is deleted');
 
   const second = await openReady('dave', 'fresh');
   assert.notEqual(second, first);
-  const output = await run(second, 'ls /home >/dev/ttyS0');
-  assert.ok(!output.includes('note'), 'the new desktop has none of the old files');
+  // Printed only when /home is there without the note: a failing command prints nothing.
+  const clean = `clean-${randomBytes(3).toString('hex')}`;
+  const output = await run(second, `test -d /home && test ! -e /home/note && echo ${clean} >/dev/ttyS0`);
+  assert.ok(output.includes(clean), 'the new desktop has none of the old files');
   await broker.powerAction(second, 'discard');
 });

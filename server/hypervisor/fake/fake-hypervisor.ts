@@ -3,7 +3,7 @@
  * once), can be made to fail or die, and survive a "restart" of Floe when the same instance is
  * handed to a new broker. Never used outside tests; end-to-end tests use real QEMU.
  */
-import type { DesktopSpec, Hypervisor, Readiness, VmExitListener, VmInfo } from '../types';
+import { type DesktopSpec, type Hypervisor, LivenessUnknownError, type Readiness, type VmExitListener, type VmInfo } from '../types';
 
 interface FakeVm {
   info: VmInfo;
@@ -16,12 +16,21 @@ export class FakeHypervisor implements Hypervisor {
   readonly vms = new Map<string, FakeVm>();
   readonly disks = new Set<string>();
   readonly started: string[] = [];
+  /** Ids of the VMs reset, in order. */
+  readonly resets: string[] = [];
   private readonly listeners: VmExitListener[] = [];
   private nextPort = 20000;
   /** When true, started VMs are ready at once; else call `markReady(id)`. */
   autoReady = true;
   /** When set, `start` rejects with this message. */
   failStart: string | undefined;
+  /** VMs whose liveness cannot be told (like /proc unreadable on EMFILE): stop, destroy and list reject. */
+  readonly cannotTell = new Set<string>();
+
+  private checkTellable(id?: string): void {
+    const ids = id === undefined ? [...this.cannotTell] : this.cannotTell.has(id) ? [id] : [];
+    if (ids.length > 0) throw new LivenessUnknownError(`the VM of ${ids.join(', ')}`, new Error('EMFILE: too many open files'));
+  }
 
   async start(spec: DesktopSpec): Promise<VmInfo> {
     if (this.failStart) throw new Error(this.failStart);
@@ -65,21 +74,28 @@ export class FakeHypervisor implements Hypervisor {
   }
 
   async reset(id: string): Promise<void> {
-    if (!this.vms.has(id)) throw new Error(`VM ${id} is not running`);
+    const vm = this.vms.get(id);
+    if (!vm) throw new Error(`VM ${id} is not running`);
+    this.resets.push(id);
+    // The guest boots again: not ready until it says so (at once when autoReady).
+    vm.ready = this.autoReady;
   }
 
   async stop(id: string): Promise<void> {
+    this.checkTellable(id);
     const vm = this.vms.get(id);
     this.vms.delete(id);
     for (const w of vm?.waiters.splice(0) ?? []) w.reject(new Error('VM stopped'));
   }
 
   async destroy(id: string): Promise<void> {
+    this.checkTellable(id);
     await this.stop(id);
     this.disks.delete(id);
   }
 
   async list(): Promise<VmInfo[]> {
+    this.checkTellable();
     return [...this.vms.values()].map((vm) => vm.info);
   }
 

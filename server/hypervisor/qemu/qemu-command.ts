@@ -1,13 +1,18 @@
 /**
  * The qemu-system-x86_64 command line for one desktop, and the layout of its folder
- * (`DATA/desktops/<id>/`: disk.qcow2, qmp.sock, qemu.pid, serial.log, qemu.log, vm.json).
- * Kept apart from the process handling so that the arguments can be read in one place.
+ * (`DATA/desktops/<id>/`: disk.qcow2, qemu.pid, serial.log, qemu.log, vm.json). Its unix
+ * sockets (qmp.sock, qga.sock) live apart in a short runtime folder (`RUNTIME/<id>/`, as
+ * libvirt keeps them under /run), since a socket path may hold only 107 bytes and a data
+ * folder may be deep. Kept apart from the process handling so that the arguments can be read
+ * in one place.
  *
  * SPICE: loopback only, ticketing on (no `disable-ticketing`: every login is refused until a
  * password is set over QMP), no JPEG or WAN compression (spice-html5 cannot draw JPEG), no
  * spiceport chardevs (spice-html5's port channel throws). Files go through `-chardev` and
  * `-drive` options, whose commas are escaped by doubling.
  */
+import { createHash } from 'node:crypto';
+import os from 'node:os';
 import path from 'node:path';
 import type { Accelerator, TemplateSpec } from '../types';
 
@@ -26,6 +31,8 @@ export const DESKTOP_FILES = {
 
 export interface DesktopPaths {
   folder: string;
+  /** The desktop's runtime folder (its unix sockets). */
+  sockets: string;
   disk: string;
   qmpSocket: string;
   /** The qemu-guest-agent's channel (guest-ping for readiness). */
@@ -36,13 +43,42 @@ export interface DesktopPaths {
   vmRecord: string;
 }
 
-export function desktopPaths(dataDir: string, id: string): DesktopPaths {
+/** Longest unix socket path Linux accepts (sun_path is 108 bytes with the final NUL). */
+export const MAX_SOCKET_PATH = 107;
+/** Longest desktop id (see the hypervisor's id pattern). */
+const MAX_ID_LENGTH = 63;
+
+/**
+ * The runtime folder for the sockets of the VMs of `dataDir`: `<root>/<hash of dataDir>`, the
+ * root being FLOE_RUNTIME_DIR, else /run/floe for root, else $XDG_RUNTIME_DIR/floe, else
+ * /tmp/floe-<uid>. The hash keeps two Floes with different data folders apart.
+ */
+export function defaultRuntimeDir(dataDir: string, root = process.env.FLOE_RUNTIME_DIR): string {
+  const uid = process.getuid?.() ?? 0;
+  const base =
+    root || (uid === 0 ? '/run/floe' : process.env.XDG_RUNTIME_DIR ? path.join(process.env.XDG_RUNTIME_DIR, 'floe') : path.join(os.tmpdir(), `floe-${uid}`));
+  return path.join(base, createHash('sha256').update(path.resolve(dataDir)).digest('hex').slice(0, 12));
+}
+
+/** Throws, naming the folder, when the sockets of the longest desktop id would not fit in a socket path. */
+export function checkRuntimeDir(runtimeDir: string): void {
+  const longest = path.join(runtimeDir, 'x'.repeat(MAX_ID_LENGTH), DESKTOP_FILES.agentSocket);
+  if (Buffer.byteLength(longest) > MAX_SOCKET_PATH) {
+    throw new Error(
+      `runtime folder path too long for a unix socket (${Buffer.byteLength(longest)} > ${MAX_SOCKET_PATH} bytes): ${runtimeDir}; set FLOE_RUNTIME_DIR to a short folder such as /run/floe`,
+    );
+  }
+}
+
+export function desktopPaths(dataDir: string, id: string, runtimeDir: string): DesktopPaths {
   const folder = path.join(dataDir, 'desktops', id);
+  const sockets = path.join(runtimeDir, id);
   return {
     folder,
+    sockets,
     disk: path.join(folder, DESKTOP_FILES.disk),
-    qmpSocket: path.join(folder, DESKTOP_FILES.qmpSocket),
-    agentSocket: path.join(folder, DESKTOP_FILES.agentSocket),
+    qmpSocket: path.join(sockets, DESKTOP_FILES.qmpSocket),
+    agentSocket: path.join(sockets, DESKTOP_FILES.agentSocket),
     pidFile: path.join(folder, DESKTOP_FILES.pidFile),
     serialLog: path.join(folder, DESKTOP_FILES.serialLog),
     qemuLog: path.join(folder, DESKTOP_FILES.qemuLog),

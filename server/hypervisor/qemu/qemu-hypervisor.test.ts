@@ -2,8 +2,11 @@
  * Tests of the QEMU hypervisor against real QEMU under software emulation (TCG): boots the
  * demo guest (built by guest/build.sh, cached), checks SPICE ticketing with a real SPICE
  * login, typing on the guest's console, re-finding the VM from a fresh hypervisor instance,
- * noticing a kill -9, keeping the disk across stop and start, and destroying. Two guest boots
- * in all. Every QEMU started here is stopped in `after`, and the test checks none is left.
+ * noticing a kill -9, keeping the disk across stop and start, and destroying; with Floe out of
+ * file handles (a real EMFILE), a running VM is neither reported gone nor destroyed; a data
+ * folder of any length works since sockets live in the short runtime folder. Each test gets
+ * the running VM it needs from runningVm() (booted when none runs), so any test runs alone.
+ * Every QEMU started here is stopped in `after`, and the test checks none is left.
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -14,10 +17,12 @@ import { after, before, describe, it } from 'node:test';
 import { loadConfig, repoRoot } from '../../config';
 import { forgetAcceleratorProbe, probeGuestBoots, resolveAccelerator } from './accelerator';
 import { DEMO_READY_MARKER, demoImagePaths, demoTemplate } from './demo-template';
-import { isProcessRunning } from './process-check';
+import { exhaustFileHandles } from '../../host/file-handles';
+import { isProcessRunning, isQemuOfFolder, qemuLiveness } from './process-check';
 import { typeLine } from './guest-keyboard';
 import { QemuHypervisor } from './qemu-hypervisor';
 import { trySpiceLogin } from './spice-login';
+import type { VmInfo } from '../types';
 
 const imageDir = loadConfig().imageDir;
 const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'floe-qemu-test-'));
@@ -29,6 +34,18 @@ function newHypervisor(): QemuHypervisor {
   const hypervisor = new QemuHypervisor({ dataDir, accelerator: 'tcg' });
   hypervisors.push(hypervisor);
   return hypervisor;
+}
+
+let current: { hypervisor: QemuHypervisor; info: VmInfo } | undefined;
+
+/** The test's VM, running and ready, with a hypervisor driving it: the one left by an earlier test, or a new boot. */
+async function runningVm(): Promise<{ hypervisor: QemuHypervisor; info: VmInfo }> {
+  if (current && isProcessRunning(current.info.pid)) return current;
+  const hypervisor = newHypervisor();
+  const info = await hypervisor.start({ id, template });
+  await hypervisor.waitReady(id, template.readiness, 90_000);
+  current = { hypervisor, info };
+  return current;
 }
 
 /** Pids of QEMU processes whose command line mentions this test's data folder. */
@@ -78,6 +95,7 @@ describe('QemuHypervisor (real QEMU, TCG)', () => {
     const left = qemuProcessesOfThisTest();
     for (const pid of left) process.kill(pid, 'SIGKILL');
     fs.rmSync(dataDir, { recursive: true, force: true });
+    if (hypervisors[0]) fs.rmSync(hypervisors[0].runtimeDir, { recursive: true, force: true });
     assert.deepEqual(left, [], 'QEMU processes of this test were left running');
   });
 
@@ -96,29 +114,28 @@ describe('QemuHypervisor (real QEMU, TCG)', () => {
     assert.match(broken.problem ?? '', /QEMU exited early/);
   });
 
-  let pid = 0;
-  let spicePort = 0;
-
   it('boots the demo guest to its ready marker with SPICE ticketing on', { timeout: 120_000 }, async () => {
+    if (current) await current.hypervisor.stop(id);
+    current = undefined;
     const hypervisor = newHypervisor();
     const started = Date.now();
     const info = await hypervisor.start({ id, template });
     const running = Date.now();
-    pid = info.pid;
-    spicePort = info.spicePort;
     assert.equal(info.id, id);
     assert.equal(info.accelerator, 'tcg');
     assert.equal(info.spiceHost, '127.0.0.1');
     assert.ok(info.spicePort > 0);
     const folder = hypervisor.desktopFolder(id);
-    for (const file of ['disk.qcow2', 'vm.json', 'qmp.sock', 'qemu.pid', 'serial.log']) {
+    for (const file of ['disk.qcow2', 'vm.json', 'qemu.pid', 'serial.log']) {
       assert.ok(fs.existsSync(path.join(folder, file)), `${file} exists`);
     }
+    assert.ok(fs.existsSync(path.join(hypervisor.runtimeDir, id, 'qmp.sock')), 'qmp.sock is in the runtime folder');
     assert.equal(Number(fs.readFileSync(path.join(folder, 'qemu.pid'), 'utf8').trim()), info.pid);
     // No password yet: every login is refused.
     assert.equal(await trySpiceLogin(info.spiceHost, info.spicePort, 'anything'), 'denied');
 
     await hypervisor.waitReady(id, template.readiness, 90_000);
+    current = { hypervisor, info };
     const ready = Date.now();
     console.log(`demo guest: QEMU answering QMP ${running - started} ms, ready marker ${ready - started} ms after start()`);
     assert.ok(fs.readFileSync(hypervisor.serialLogPath(id), 'utf8').includes(DEMO_READY_MARKER));
@@ -133,37 +150,69 @@ describe('QemuHypervisor (real QEMU, TCG)', () => {
 
   });
 
-  it('has a shell on the VGA console that reads the keyboard, and a disk at /home', { timeout: 60_000 }, async () => {
-    const hypervisor = hypervisors[0];
-    assert.ok(hypervisor);
+  it('has a shell on the VGA console that reads the keyboard, and a disk at /home', { timeout: 120_000 }, async () => {
+    const { hypervisor } = await runningVm();
     await typeLine(hypervisor, id, 'echo hello >/dev/ttyS0');
     await waitForSerial(hypervisor, 'hello', 15_000);
-    await typeLine(hypervisor, id, 'echo kept-on-disk >/home/note; echo written >/dev/ttyS0');
-    await waitForSerial(hypervisor, 'written', 15_000);
+    await typeLine(hypervisor, id, 'echo on-disk >/home/file; cat /home/file >/dev/ttyS0');
+    await waitForSerial(hypervisor, 'on-disk', 15_000);
     const screen = path.join(dataDir, 'screen.ppm');
     await hypervisor.screendump(id, screen);
     assert.equal(fs.readFileSync(screen).subarray(0, 2).toString(), 'P6');
   });
 
-  it('a fresh instance re-finds the running VM from the data folder and can drive it', { timeout: 30_000 }, async () => {
-    hypervisors[0]?.close(); // as if Floe had stopped: its QMP connection closes
+  it('a fresh instance re-finds the running VM from the data folder and can drive it', { timeout: 120_000 }, async () => {
+    const { hypervisor, info } = await runningVm();
+    hypervisor.close(); // as if Floe had stopped: its QMP connection closes
     const fresh = newHypervisor();
+    current = { hypervisor: fresh, info };
     const vms = await fresh.list();
     assert.equal(vms.length, 1);
-    assert.deepEqual({ id: vms[0]?.id, pid: vms[0]?.pid, spicePort: vms[0]?.spicePort }, { id, pid, spicePort });
+    assert.deepEqual({ id: vms[0]?.id, pid: vms[0]?.pid, spicePort: vms[0]?.spicePort }, { id, pid: info.pid, spicePort: info.spicePort });
     await fresh.setConsolePassword(id, 'after-restart', 30);
-    assert.equal(await trySpiceLogin('127.0.0.1', spicePort, 'after-restart'), 'ok');
+    assert.equal(await trySpiceLogin('127.0.0.1', info.spicePort, 'after-restart'), 'ok');
   });
 
-  it('reports a QEMU killed with -9 within 5 s, and keeps its disk', { timeout: 30_000 }, async () => {
-    const hypervisor = hypervisors[1];
-    assert.ok(hypervisor);
+  it('out of file handles (EMFILE): the VM is unknown, not gone; nothing is stopped or deleted', { timeout: 120_000 }, async () => {
+    const { hypervisor, info } = await runningVm();
+    const pid = info.pid;
+    const folder = hypervisor.desktopFolder(id);
+    const exits: string[] = [];
+    hypervisor.onExit((exitedId) => exits.push(exitedId));
+    const observer = new QemuHypervisor({ dataDir, accelerator: 'tcg', observeOnly: true });
+    const release = exhaustFileHandles();
+    try {
+      assert.equal(qemuLiveness(pid, folder), 'unknown');
+      // Two rounds of the once-a-second pid check see "unknown" and report nothing.
+      await new Promise((resolve) => setTimeout(resolve, 2200));
+      await assert.rejects(observer.list(), /cannot tell/, 'a fresh look cannot say "no VMs"');
+      await assert.rejects(hypervisor.destroy(id), /cannot tell/);
+      await assert.rejects(hypervisor.stop(id), /cannot tell/);
+    } finally {
+      release();
+    }
+    assert.deepEqual(exits, [], 'no exit reported');
+    assert.ok(isQemuOfFolder(pid, folder), 'QEMU still runs');
+    assert.ok(fs.existsSync(path.join(folder, 'disk.qcow2')), 'its disk is still there');
+    assert.deepEqual((await observer.list()).map((vm) => vm.pid), [pid]);
+  });
+
+  it('a data folder too long for socket paths still works; a runtime folder too long fails at construction', async () => {
+    const deep = path.join(dataDir, 'd'.repeat(100), 'e'.repeat(100));
+    const longData = new QemuHypervisor({ dataDir: deep, accelerator: 'tcg', observeOnly: true });
+    assert.ok(Buffer.byteLength(longData.runtimeDir) < 60);
+    assert.throws(() => new QemuHypervisor({ dataDir, accelerator: 'tcg', runtimeDir: deep }), /runtime folder path too long for a unix socket/);
+  });
+
+  it('reports a QEMU killed with -9 within 5 s, and keeps its disk', { timeout: 120_000 }, async () => {
+    const { hypervisor, info } = await runningVm();
+    const pid = info.pid;
     const exited = new Promise<{ id: string; reason: string }>((resolve) => {
       hypervisor.onExit((exitedId, reason) => resolve({ id: exitedId, reason }));
     });
-    assert.ok(pid > 0, 'the VM of the boot test is running');
     const killedAt = Date.now();
     process.kill(pid, 'SIGKILL');
+    current = undefined;
     const timeout = new Promise<never>((_, reject) =>
       setTimeout(() => reject(new Error('onExit was not called within 5 s')), 5000).unref(),
     );
@@ -177,9 +226,13 @@ describe('QemuHypervisor (real QEMU, TCG)', () => {
     assert.ok(!fs.existsSync(path.join(folder, 'vm.json')));
   });
 
-  it('starts again on the same disk, stop keeps the disk, destroy removes the folder', { timeout: 120_000 }, async () => {
-    const hypervisor = hypervisors[1];
-    assert.ok(hypervisor);
+  it('starts again on the same disk, stop keeps the disk, destroy removes the folder', { timeout: 240_000 }, async () => {
+    const { hypervisor } = await runningVm();
+    const note = `kept-${Date.now().toString(36)}`;
+    await typeLine(hypervisor, id, `echo ${note} >/home/note; echo written-${note} >/dev/ttyS0`);
+    await waitForSerial(hypervisor, `written-${note}`, 15_000);
+    await hypervisor.stop(id);
+    current = undefined;
     const folder = hypervisor.desktopFolder(id);
     const diskInode = fs.statSync(path.join(folder, 'disk.qcow2')).ino;
     const stopped: string[] = [];
@@ -189,7 +242,7 @@ describe('QemuHypervisor (real QEMU, TCG)', () => {
     assert.equal(fs.statSync(path.join(folder, 'disk.qcow2')).ino, diskInode, 'the overlay is reused');
     await hypervisor.waitReady(id, template.readiness, 90_000);
     await typeLine(hypervisor, id, 'cat /home/note >/dev/ttyS0');
-    await waitForSerial(hypervisor, 'kept-on-disk', 15_000);
+    await waitForSerial(hypervisor, note, 15_000);
 
     await hypervisor.stop(id);
     assert.equal(isProcessRunning(info.pid), false, 'QEMU is gone after stop');

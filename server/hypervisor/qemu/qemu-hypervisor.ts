@@ -7,33 +7,56 @@
  *
  * A QEMU that dies on its own (crash, kill -9, guest power-off) is noticed through its child
  * exit, its QMP socket closing, or a pid check every second, and reported to the `onExit`
- * listeners; stops that Floe asked for are not reported.
+ * listeners; stops that Floe asked for are not reported. Only proof counts as an exit (see
+ * process-check.ts): when /proc cannot be read (Floe out of file handles...) a VM is left as
+ * it is, with a warning, and looked at again on the next check; a disk is deleted only once
+ * no process has it open.
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import fs from 'node:fs';
+import path from 'node:path';
 import { promisify } from 'node:util';
 import { log } from '../../log';
-import type {
-  AcceleratorChoice,
-  DesktopSpec,
-  Hypervisor,
-  Readiness,
-  TemplateSpec,
-  VmExitListener,
-  VmInfo,
+import {
+  type AcceleratorChoice,
+  type DesktopSpec,
+  type Hypervisor,
+  LivenessUnknownError,
+  type Readiness,
+  type TemplateSnapshotRef,
+  type TemplateSpec,
+  type VmExitListener,
+  type VmInfo,
 } from '../types';
 import { type AcceleratorDecision, resolveAccelerator } from './accelerator';
 import { findFreePort } from './free-port';
-import { waitForGuestAgent } from './guest-agent';
-import { isProcessRunning, isQemuOfFolder, waitForProcessExit } from './process-check';
+import { setGuestTime, waitForGuestAgent } from './guest-agent';
+import {
+  isNoSuchEntry,
+  isProcessRunning,
+  processesHoldingFile,
+  qemuLiveness,
+  waitForProcessExit,
+} from './process-check';
 import { QmpClient, QmpClosedError } from './qmp-client';
-import { type DesktopPaths, QEMU_BINARY, buildQemuArgs, desktopPaths } from './qemu-command';
+import {
+  DESKTOP_FILES,
+  type DesktopPaths,
+  QEMU_BINARY,
+  buildQemuArgs,
+  checkRuntimeDir,
+  defaultRuntimeDir,
+  desktopPaths,
+} from './qemu-command';
+import { isSnapshotUsable, markSnapshotBad, waitForMigration } from './template-snapshot';
 
 const qemuLog = log.child({ module: 'qemu' });
 const execFileAsync = promisify(execFile);
 
 export interface QemuHypervisorOptions {
   dataDir: string;
+  /** Short folder for the VMs' unix sockets (default: see defaultRuntimeDir); checked here. */
+  runtimeDir?: string;
   accelerator: AcceleratorChoice;
   /** Kernel and initrd booted under KVM to check that KVM runs guests (`auto` only). */
   probeKernel?: { kernel: string; initrd: string };
@@ -55,6 +78,9 @@ export interface QemuHypervisorOptions {
 interface VmRecord extends VmInfo {
   /** waitReady looks for the serial marker from this byte on (moved by reset). */
   serialReadyOffset?: number;
+  /** Where this QEMU's sockets are (absent in records of Floe versions that kept them in the folder). */
+  qmpSocket?: string;
+  agentSocket?: string;
 }
 
 interface RunningVm {
@@ -71,13 +97,15 @@ interface RunningVm {
   exitReason?: string;
   /** Reason from QEMU's last SHUTDOWN event (guest-shutdown, host-qmp-quit...). */
   shutdownReason?: string;
+  /** Set while the pid check cannot tell (warned once, cleared when it can again). */
+  livenessUnknown?: boolean;
 }
 
 const ID_PATTERN = /^[a-z0-9](?:[a-z0-9-]{0,62})$/;
-/** Longest unix socket path Linux accepts (sun_path is 108 bytes with the final NUL). */
-const MAX_SOCKET_PATH = 107;
 const START_ATTEMPTS = 3;
 const QMP_READY_TIMEOUT_MS = 15_000;
+/** How long a clone's state may take to load. */
+const RESTORE_TIMEOUT_MS = 60_000;
 
 class SpiceListenError extends Error {}
 
@@ -85,6 +113,7 @@ const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
 
 export class QemuHypervisor implements Hypervisor {
   readonly dataDir: string;
+  readonly runtimeDir: string;
   private readonly choice: AcceleratorChoice;
   private readonly probeKernel: { kernel: string; initrd: string } | undefined;
   private readonly spiceHost: string;
@@ -104,11 +133,20 @@ export class QemuHypervisor implements Hypervisor {
     this.exitPollMs = options.exitPollMs ?? 1000;
     this.stopGraceMs = options.stopGraceMs ?? 5000;
     this.observeOnly = options.observeOnly ?? false;
+    this.runtimeDir = options.runtimeDir ?? defaultRuntimeDir(this.dataDir);
+    // At start, not at the first desktop: a folder whose socket paths cannot work stops Floe here.
+    checkRuntimeDir(this.runtimeDir);
+    try {
+      fs.mkdirSync(this.runtimeDir, { recursive: true, mode: 0o700 });
+    } catch (error) {
+      throw new Error(`cannot create the runtime folder for QEMU's sockets ${this.runtimeDir}: ${(error as Error).message}`);
+    }
   }
 
   /** The accelerator new VMs get, and why; resolved once per instance and logged then. */
   acceleratorDecision(): Promise<AcceleratorDecision> {
-    this.decision ??= resolveAccelerator(this.choice, this.probeKernel).then((decision) => {
+    const verdictFile = path.join(this.dataDir, 'accelerator.json');
+    this.decision ??= resolveAccelerator(this.choice, this.probeKernel, { verdictFile }).then((decision) => {
       qemuLog.info({ accelerator: decision.accelerator, choice: this.choice }, `accelerator ${decision.accelerator}: ${decision.reason}`);
       return decision;
     });
@@ -129,8 +167,8 @@ export class QemuHypervisor implements Hypervisor {
     return this.paths(id).folder;
   }
 
-  start(spec: DesktopSpec): Promise<VmInfo> {
-    const { id, template } = spec;
+  async start(spec: DesktopSpec): Promise<VmInfo> {
+    const { id, template, snapshot } = spec;
     this.paths(id); // validates the id
     return this.withLock(id, async () => {
       const existing = await this.find(id);
@@ -140,21 +178,44 @@ export class QemuHypervisor implements Hypervisor {
       }
       const paths = this.paths(id);
       await checkTemplateFiles(template);
-      await fs.promises.mkdir(paths.folder, { recursive: true });
-      await ensureOverlayDisk(paths.disk, template.baseImage);
-      const { accelerator } = await this.acceleratorDecision();
-      await removeRuntimeFiles(paths);
-      for (let attempt = 1; ; attempt++) {
-        const spicePort = await findFreePort(this.spiceHost);
-        try {
-          return await this.launch(id, paths, template, accelerator, spicePort);
-        } catch (error) {
-          if (error instanceof SpiceListenError && attempt < START_ATTEMPTS) {
-            qemuLog.warn({ id, spicePort, attempt }, 'QEMU could not listen for SPICE; retrying with another port');
-            continue;
+      const newDesktop = !fs.existsSync(paths.disk);
+      try {
+        await fs.promises.mkdir(paths.folder, { recursive: true });
+        await fs.promises.mkdir(paths.sockets, { recursive: true, mode: 0o700 });
+        // A desktop without a disk yet is a clone of the template's snapshot, when there is one.
+        let restore = snapshot && newDesktop && isSnapshotUsable(snapshot) ? snapshot : undefined;
+        await ensureOverlayDisk(paths.disk, restore ? restore.frozenDisk : template.baseImage);
+        const { accelerator } = await this.acceleratorDecision();
+        await removeRuntimeFiles(paths);
+        for (let attempt = 1; ; attempt++) {
+          const spicePort = await findFreePort(this.spiceHost);
+          try {
+            return await this.launch(id, paths, template, accelerator, spicePort, restore);
+          } catch (error) {
+            if (error instanceof RestoreError && restore) {
+              // Nobody sees this: the snapshot is marked bad and this desktop boots cold.
+              qemuLog.warn({ id, snapshot: restore.key, reason: error.message }, 'restore from the template snapshot failed; booting cold');
+              await markSnapshotBad(restore, error.message);
+              restore = undefined;
+              await fs.promises.rm(paths.disk, { force: true });
+              await ensureOverlayDisk(paths.disk, template.baseImage);
+              continue;
+            }
+            if (error instanceof SpiceListenError && attempt < START_ATTEMPTS) {
+              qemuLog.warn({ id, spicePort, attempt }, 'QEMU could not listen for SPICE; retrying with another port');
+              continue;
+            }
+            throw error;
           }
-          throw error;
         }
+      } catch (error) {
+        // Nothing half-made stays behind: a new desktop that did not start leaves no folder.
+        // (launch has proven its QEMU gone before it throws; an existing disk is never touched.)
+        if (newDesktop && !(error instanceof LivenessUnknownError) && !this.vms.has(id)) {
+          await fs.promises.rm(paths.folder, { recursive: true, force: true }).catch(() => undefined);
+          await fs.promises.rm(paths.sockets, { recursive: true, force: true }).catch(() => undefined);
+        }
+        throw explainNoSpace(error, paths.folder);
       }
     });
   }
@@ -164,10 +225,12 @@ export class QemuHypervisor implements Hypervisor {
     if (!vm) throw new Error(`desktop ${id} is not running`);
     const deadline = Date.now() + timeoutMs;
     const checkAlive = () => {
-      if (vm.gone || !isQemuOfFolder(vm.record.pid, vm.paths.folder)) {
+      // An unknown answer is not an exit: the wait goes on (and times out if it must).
+      if (vm.gone || qemuLiveness(vm.record.pid, vm.paths.folder) === 'dead') {
         throw new Error(`desktop ${id} exited before it was ready${vm.exitReason ? ` (${vm.exitReason})` : ''}`);
       }
     };
+    if (vm.record.restoredFrom) return this.waitCloneReady(vm, readiness, deadline, checkAlive);
     switch (readiness.kind) {
       case 'delay': {
         const readyAt = Math.min(Date.now() + readiness.seconds * 1000, deadline);
@@ -202,28 +265,44 @@ export class QemuHypervisor implements Hypervisor {
     // The guest prints its ready marker again after the reset: waitReady looks from here on.
     const size = await fs.promises.stat(vm.paths.serialLog).then((s) => s.size, () => 0);
     vm.record.serialReadyOffset = size;
+    delete vm.record.restoredFrom; // after a reset even a clone boots, so readiness is the template's rule
     await writeRecord(vm.paths, vm.record);
     const qmp = await this.qmpFor(vm);
     await qmp.execute('system_reset');
   }
 
-  stop(id: string): Promise<void> {
+  async stop(id: string): Promise<void> {
     this.paths(id);
     return this.withLock(id, () => this.stopUnlocked(id));
   }
 
-  destroy(id: string): Promise<void> {
+  async destroy(id: string): Promise<void> {
     const paths = this.paths(id);
     return this.withLock(id, async () => {
       await this.stopUnlocked(id);
+      // The last proof before a disk goes: no process (a QEMU of any Floe) has it open.
+      let holders: number[];
+      try {
+        holders = processesHoldingFile(paths.disk);
+      } catch (error) {
+        throw new LivenessUnknownError(`a process holding the disk of ${id}`, error);
+      }
+      if (holders.length > 0) {
+        throw new Error(`the disk of desktop ${id} is still open in process ${holders.join(', ')}; not deleted`);
+      }
       await fs.promises.rm(paths.folder, { recursive: true, force: true });
+      await fs.promises.rm(paths.sockets, { recursive: true, force: true });
       qemuLog.info({ id }, 'destroyed desktop (disk and files removed)');
     });
   }
 
   async list(): Promise<VmInfo[]> {
     const desktops = `${this.dataDir}/desktops`;
-    const ids = await fs.promises.readdir(desktops).catch(() => [] as string[]);
+    // No folder proves there are no VMs; any other failure to read it proves nothing.
+    const ids = await fs.promises.readdir(desktops).catch((error: unknown) => {
+      if (isNoSuchEntry(error)) return [] as string[];
+      throw new LivenessUnknownError(`the VMs in ${desktops}`, error);
+    });
     const found: VmInfo[] = [];
     for (const id of ids.sort()) {
       if (!ID_PATTERN.test(id)) continue;
@@ -275,11 +354,17 @@ export class QemuHypervisor implements Hypervisor {
 
   private paths(id: string): DesktopPaths {
     if (!ID_PATTERN.test(id)) throw new Error(`bad desktop id ${JSON.stringify(id)}: use lowercase letters, digits and dashes`);
-    const paths = desktopPaths(this.dataDir, id);
-    if (Buffer.byteLength(paths.qmpSocket) > MAX_SOCKET_PATH) {
-      throw new Error(`data folder path too long for a unix socket: ${paths.qmpSocket}`);
-    }
-    return paths;
+    return desktopPaths(this.dataDir, id, this.runtimeDir);
+  }
+
+  /** The paths of a VM by its record: its sockets are where the Floe that started it put them. */
+  private pathsOfRecord(id: string, record: VmRecord): DesktopPaths {
+    const paths = this.paths(id);
+    return {
+      ...paths,
+      qmpSocket: record.qmpSocket ?? `${paths.folder}/${DESKTOP_FILES.qmpSocket}`,
+      agentSocket: record.agentSocket ?? `${paths.folder}/${DESKTOP_FILES.agentSocket}`,
+    };
   }
 
   private withLock<T>(id: string, task: () => Promise<T>): Promise<T> {
@@ -293,18 +378,26 @@ export class QemuHypervisor implements Hypervisor {
     return run;
   }
 
-  /** The running VM for `id`: known to this instance, or adopted from its folder. */
+  /**
+   * The running VM for `id`: known to this instance, or adopted from its folder; undefined
+   * only on proof that none runs. A known VM whose pid cannot be checked is kept; a VM that
+   * cannot be told to run or not is an error (LivenessUnknownError), never "not running".
+   */
   private async find(id: string): Promise<RunningVm | undefined> {
     const known = this.vms.get(id);
     if (known && !known.gone) {
-      if (isQemuOfFolder(known.record.pid, known.paths.folder)) return known;
+      const liveness = qemuLiveness(known.record.pid, known.paths.folder);
+      if (liveness !== 'dead') return known;
       this.handleExit(known, `QEMU process ${known.record.pid} is gone`);
       return undefined;
     }
-    const paths = this.paths(id);
-    const record = await readRecord(paths);
+    const folderPaths = this.paths(id);
+    const record = await readRecord(folderPaths);
     if (!record) return undefined;
-    if (!isQemuOfFolder(record.pid, paths.folder)) {
+    const paths = this.pathsOfRecord(id, record);
+    const liveness = qemuLiveness(record.pid, paths.folder);
+    if (liveness === 'unknown') throw new LivenessUnknownError(`the QEMU of desktop ${id} (pid ${record.pid})`);
+    if (liveness === 'dead') {
       qemuLog.info({ id, pid: record.pid }, 'removing the records of a VM that is no longer running');
       await removeRuntimeFiles(paths);
       return undefined;
@@ -327,15 +420,22 @@ export class QemuHypervisor implements Hypervisor {
     template: TemplateSpec,
     accelerator: 'kvm' | 'tcg',
     spicePort: number,
+    restore?: TemplateSnapshotRef,
   ): Promise<VmInfo> {
     const args = buildQemuArgs({ id, paths, template, accelerator, spiceHost: this.spiceHost, spicePort });
+    // A clone reads the saved state from an inherited descriptor (QEMU opens and spawns nothing).
+    if (restore) args.push('-incoming', 'fd:3');
     const logFd = fs.openSync(paths.qemuLog, 'w');
+    let stateFd: number | undefined;
     let child: ChildProcess;
     try {
+      if (restore) stateFd = fs.openSync(restore.stateFile, 'r');
+      const stdio = stateFd === undefined ? ['ignore', logFd, logFd] : ['ignore', logFd, logFd, stateFd];
       // Own session and process group: QEMU outlives Floe, even a Floe killed with -9.
-      child = spawn(QEMU_BINARY, args, { detached: true, stdio: ['ignore', logFd, logFd], cwd: paths.folder });
+      child = spawn(QEMU_BINARY, args, { detached: true, stdio: stdio as ('ignore' | number)[], cwd: paths.folder });
     } finally {
       fs.closeSync(logFd);
+      if (stateFd !== undefined) fs.closeSync(stateFd);
     }
     child.unref();
     await new Promise<void>((resolve, reject) => {
@@ -345,7 +445,17 @@ export class QemuHypervisor implements Hypervisor {
     const pid = child.pid;
     if (pid === undefined) throw new Error(`QEMU for ${id} did not start`);
     const startedAt = Date.now();
-    const record: VmRecord = { id, pid, spiceHost: this.spiceHost, spicePort, accelerator, startedAt };
+    const record: VmRecord = {
+      id,
+      pid,
+      spiceHost: this.spiceHost,
+      spicePort,
+      accelerator,
+      startedAt,
+      qmpSocket: paths.qmpSocket,
+      agentSocket: paths.agentSocket,
+      ...(restore ? { restoredFrom: restore.key } : {}),
+    };
     const vm: RunningVm = { record, paths, child, stopping: false, gone: false };
     child.once('exit', (code, signal) => this.handleExit(vm, describeExit(code, signal)));
 
@@ -355,24 +465,35 @@ export class QemuHypervisor implements Hypervisor {
       if (!spice.enabled || spice.port !== spicePort) {
         throw new SpiceListenError(`SPICE is not listening on port ${spicePort}`);
       }
+      if (restore) await finishRestore(qmp, vm);
+      // Without its record a running QEMU could not be found again: a failed write (a full
+      // disk) ends this start like any other failure, the QEMU killed, not left orphaned.
+      await writeRecord(paths, record);
     } catch (error) {
       vm.stopping = true;
       if (!vm.gone && isProcessRunning(pid)) child.kill('SIGKILL');
-      await waitForProcessExit(pid, 5000);
+      // Our own child: its exit event is proof too.
+      const exited = vm.gone || (await waitForProcessExit(pid, 5000));
+      if (!exited) throw new Error(`QEMU for ${id} failed to start and does not exit (pid ${pid}): ${(error as Error).message}`);
       this.handleExit(vm, 'failed to start');
       await removeRuntimeFiles(paths);
       const output = await fs.promises.readFile(paths.qemuLog, 'utf8').catch(() => '');
       const detail = output.trim().split('\n').slice(-5).join(' | ') || (error as Error).message;
+      if (restore && (error instanceof RestoreError || /incoming|migration|load of|vmstate/i.test(output))) {
+        throw new RestoreError(`QEMU for ${id} could not restore the template snapshot: ${detail}`);
+      }
       if (error instanceof SpiceListenError || /spice|address already in use|bind|listen/i.test(output)) {
         throw new SpiceListenError(`QEMU for ${id} could not listen for SPICE on port ${spicePort}: ${detail}`);
       }
       throw new Error(`QEMU for ${id} did not start: ${detail}`);
     }
 
-    await writeRecord(paths, record);
     this.vms.set(id, vm);
     this.watch(vm);
-    qemuLog.info({ id, pid, spicePort, accelerator, memoryMiB: template.memoryMiB }, 'started VM');
+    qemuLog.info(
+      { id, pid, spicePort, accelerator, memoryMiB: template.memoryMiB, restoredFrom: restore?.key, ms: Date.now() - startedAt },
+      restore ? 'started VM from the template snapshot' : 'started VM',
+    );
     return toInfo(record);
   }
 
@@ -432,23 +553,31 @@ export class QemuHypervisor implements Hypervisor {
   /** Pid check every exitPollMs: catches a dead QEMU even without child or QMP connection. */
   private watch(vm: RunningVm): void {
     if (vm.pollTimer) return;
-    vm.pollTimer = setInterval(() => {
-      if (!isQemuOfFolder(vm.record.pid, vm.paths.folder)) {
-        this.handleExit(vm, `QEMU process ${vm.record.pid} is gone`);
-      }
-    }, this.exitPollMs);
+    vm.pollTimer = setInterval(() => this.checkLiveness(vm, `QEMU process ${vm.record.pid} is gone`), this.exitPollMs);
     vm.pollTimer.unref();
+  }
+
+  /** Reports the VM's exit on proof; an unknown answer is warned about once and asked again later. */
+  private checkLiveness(vm: RunningVm, reason: string): void {
+    if (vm.gone) return;
+    const liveness = qemuLiveness(vm.record.pid, vm.paths.folder);
+    if (liveness === 'dead') {
+      this.handleExit(vm, reason);
+    } else if (liveness === 'unknown') {
+      if (!vm.livenessUnknown) qemuLog.warn({ id: vm.record.id, pid: vm.record.pid }, 'cannot tell whether the VM still runs; leaving it as it is');
+      vm.livenessUnknown = true;
+    } else if (vm.livenessUnknown) {
+      vm.livenessUnknown = false;
+      qemuLog.info({ id: vm.record.id, pid: vm.record.pid }, 'the VM can be checked again: it runs');
+    }
   }
 
   /** After the QMP socket closed: QEMU is normally exiting; look closely for a few seconds. */
   private checkSoon(vm: RunningVm): void {
     const until = Date.now() + 3000;
     const check = () => {
+      this.checkLiveness(vm, `QEMU process ${vm.record.pid} exited`);
       if (vm.gone) return;
-      if (!isQemuOfFolder(vm.record.pid, vm.paths.folder)) {
-        this.handleExit(vm, `QEMU process ${vm.record.pid} exited`);
-        return;
-      }
       if (Date.now() < until) setTimeout(check, 100).unref();
     };
     check();
@@ -465,9 +594,11 @@ export class QemuHypervisor implements Hypervisor {
     vm.exitReason = reason;
     if (vm.stopping) return;
     qemuLog.warn({ id, pid, reason }, 'VM exited unexpectedly');
-    void readRecord(vm.paths).then((record) => {
-      if (record && record.pid === pid) return removeRuntimeFiles(vm.paths);
-    });
+    void readRecord(vm.paths)
+      .then((record) => {
+        if (record && record.pid === pid) return removeRuntimeFiles(vm.paths);
+      })
+      .catch((error: unknown) => qemuLog.warn({ id, err: (error as Error).message }, 'could not remove the records of an exited VM'));
     for (const listener of this.listeners) {
       try {
         listener(id, reason);
@@ -484,8 +615,9 @@ export class QemuHypervisor implements Hypervisor {
       await removeRuntimeFiles(paths);
       return;
     }
-    vm.stopping = true;
     const { pid } = vm.record;
+    if (qemuLiveness(pid, vm.paths.folder) === 'unknown') throw new LivenessUnknownError(`the QEMU of desktop ${id} (pid ${pid})`);
+    vm.stopping = true;
     let asked = false;
     try {
       const qmp = await this.qmpFor(vm, 2000);
@@ -496,17 +628,35 @@ export class QemuHypervisor implements Hypervisor {
     } catch (error) {
       qemuLog.warn({ id, err: (error as Error).message }, 'QMP quit failed; sending SIGTERM');
     }
-    if (!asked && isQemuOfFolder(pid, paths.folder)) signalProcess(pid, 'SIGTERM');
+    if (!asked && qemuLiveness(pid, vm.paths.folder) === 'alive') signalProcess(pid, 'SIGTERM');
     let exited = await waitForProcessExit(pid, this.stopGraceMs);
-    if (!exited && isQemuOfFolder(pid, paths.folder)) {
+    if (!exited && qemuLiveness(pid, vm.paths.folder) === 'alive') {
       qemuLog.warn({ id, pid }, `QEMU still running ${this.stopGraceMs} ms after quit; killing it`);
       signalProcess(pid, 'SIGKILL');
       exited = await waitForProcessExit(pid, 5000);
     }
-    if (!exited) throw new Error(`QEMU ${pid} of desktop ${id} does not exit`);
+    if (!exited) throw new Error(`QEMU ${pid} of desktop ${id} does not exit (or cannot be checked); left as it is`);
     this.handleExit(vm, 'stopped by Floe');
-    await removeRuntimeFiles(paths);
+    await removeRuntimeFiles(vm.paths);
     qemuLog.info({ id, pid }, 'stopped VM (disk kept)');
+  }
+
+  /**
+   * A clone does not print its ready marker again: it is ready once it runs (the restore has
+   * completed). Where the template runs a guest agent, the agent must answer and the guest's
+   * clock, which jumped by the snapshot's age, is set.
+   */
+  private async waitCloneReady(vm: RunningVm, readiness: Readiness, deadline: number, checkAlive: () => void): Promise<void> {
+    checkAlive();
+    const qmp = await this.qmpFor(vm);
+    const status = await qmp.execute<{ status?: string }>('query-status');
+    if (status.status !== 'running') throw new Error(`desktop ${vm.record.id}: the clone is ${status.status ?? 'not running'}`);
+    if (readiness.kind === 'guest-agent') {
+      await waitForGuestAgent(vm.paths.agentSocket, deadline, checkAlive);
+      await setGuestTime(vm.paths.agentSocket).catch((error: Error) =>
+        qemuLog.warn({ id: vm.record.id, err: error.message }, 'guest-set-time failed; the clock may lag'),
+      );
+    }
   }
 
   private async waitForSerialMarker(
@@ -567,8 +717,22 @@ export class QemuHypervisor implements Hypervisor {
 // --- helpers -----------------------------------------------------------------------------
 
 function toInfo(record: VmRecord): VmInfo {
-  const { id, pid, spiceHost, spicePort, accelerator, startedAt } = record;
-  return { id, pid, spiceHost, spicePort, accelerator, startedAt };
+  const { id, pid, spiceHost, spicePort, accelerator, startedAt, restoredFrom } = record;
+  return { id, pid, spiceHost, spicePort, accelerator, startedAt, ...(restoredFrom ? { restoredFrom } : {}) };
+}
+
+/** The incoming migration of a clone failed (incompatible or corrupt state). */
+class RestoreError extends Error {}
+
+/** Waits for a clone's incoming migration to complete, then lets the guest run. */
+async function finishRestore(qmp: QmpClient, vm: RunningVm): Promise<void> {
+  try {
+    await waitForMigration((command, args) => qmp.execute(command, args), RESTORE_TIMEOUT_MS);
+  } catch (error) {
+    if (vm.gone) throw new RestoreError(`QEMU exited while restoring (${vm.exitReason ?? 'unknown'})`);
+    throw new RestoreError((error as Error).message);
+  }
+  await qmp.execute('cont');
 }
 
 /** Sends a signal, ignoring a process that has just gone. */
@@ -617,14 +781,37 @@ async function checkTemplateFiles(template: TemplateSpec): Promise<void> {
 async function ensureOverlayDisk(disk: string, baseImage: string): Promise<void> {
   if (fs.existsSync(disk)) return;
   const partial = `${disk}.partial`;
-  await execFileAsync('qemu-img', ['create', '-q', '-f', 'qcow2', '-F', 'qcow2', '-b', baseImage, partial]);
-  await fs.promises.rename(partial, disk);
+  try {
+    await execFileAsync('qemu-img', ['create', '-q', '-f', 'qcow2', '-F', 'qcow2', '-b', baseImage, partial]);
+    await fs.promises.rename(partial, disk);
+  } catch (error) {
+    await fs.promises.rm(partial, { force: true }).catch(() => undefined);
+    const stderr = String((error as { stderr?: unknown }).stderr ?? '').trim();
+    throw Object.assign(new Error(`could not create the disk ${disk}: ${stderr || (error as Error).message}`), {
+      code: (error as NodeJS.ErrnoException).code,
+    });
+  }
   qemuLog.info({ disk, baseImage }, 'created overlay disk');
 }
 
+/** A "no space left" failure, said in words that name the full disk. */
+function explainNoSpace(error: unknown, folder: string): unknown {
+  const message = (error as Error)?.message ?? '';
+  if ((error as NodeJS.ErrnoException)?.code !== 'ENOSPC' && !/no space left on device/i.test(message)) return error;
+  return new Error(`the data disk is full (no space left on the disk holding ${folder}); free space there and try again`);
+}
+
+/** The VM's record; undefined when there is none (or it is not one); throws when it could not be read. */
 async function readRecord(paths: DesktopPaths): Promise<VmRecord | undefined> {
+  let text: string;
   try {
-    const parsed = JSON.parse(await fs.promises.readFile(paths.vmRecord, 'utf8')) as Partial<VmRecord>;
+    text = await fs.promises.readFile(paths.vmRecord, 'utf8');
+  } catch (error) {
+    if (isNoSuchEntry(error)) return undefined;
+    throw new LivenessUnknownError(`the VM of ${paths.folder} (its record: ${(error as Error).message})`);
+  }
+  try {
+    const parsed = JSON.parse(text) as Partial<VmRecord>;
     if (
       typeof parsed.id !== 'string' ||
       typeof parsed.pid !== 'number' ||
@@ -649,6 +836,6 @@ async function writeRecord(paths: DesktopPaths, record: VmRecord): Promise<void>
 
 async function removeRuntimeFiles(paths: DesktopPaths): Promise<void> {
   await Promise.all(
-    [paths.vmRecord, paths.qmpSocket, paths.pidFile].map((file) => fs.promises.rm(file, { force: true })),
+    [paths.vmRecord, paths.qmpSocket, paths.agentSocket, paths.pidFile].map((file) => fs.promises.rm(file, { force: true })),
   );
 }
