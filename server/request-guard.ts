@@ -24,8 +24,11 @@ export function guardRequest(req: IncomingMessage, res: ServerResponse, trustedP
   if (!peer || !trustedProxies.has(peer)) for (const name of FORWARDED_HEADERS) delete req.headers[name];
   const problem = requestProblem(req);
   if (problem === undefined) return true;
-  const body = `${problem.message}\n`;
-  res.writeHead(problem.status, { 'Content-Type': 'text/plain; charset=utf-8', 'Content-Length': Buffer.byteLength(body), Connection: 'close' });
+  // The API's answers are JSON with an `error` message (lib/http.ts); pages get the words.
+  const api = (req.url ?? '').startsWith('/api/');
+  const body = api ? JSON.stringify({ error: problem.message }) : `${problem.message}\n`;
+  const type = api ? 'application/json' : 'text/plain; charset=utf-8';
+  res.writeHead(problem.status, { 'Content-Type': type, 'Content-Length': Buffer.byteLength(body), Connection: 'close' });
   res.end(body);
   return false;
 }
