@@ -122,7 +122,7 @@ test('sign-out ends the session, also for a copy of the cookie', async ({ page, 
   const reasons = withDatabase(floe, (db) =>
     db.prepare("select end_reason from sign_in_sessions s join users u on u.id = s.user_id where u.name = 'helen' and ended_at is not null").all(),
   );
-  expect(reasons).toContainEqual({ end_reason: 'signed-out' });
+  expect(reasons).toContainEqual({ end_reason: 'signed out' });
 });
 
 test('a session unused for the idle timeout, or past its lifetime, stops working', async ({ playwright, floe }) => {
