@@ -3,9 +3,11 @@
  * headers: the ones every response gets are set here (lib/security-headers.ts); the
  * Content-Security-Policy with its per-request nonce is set by proxy.ts (static files get a
  * policy that allows nothing). `authInterrupts` turns on `forbidden()`, which lib/auth.ts's
- * requireRole uses to answer a page with 403.
+ * requireRole uses to answer a page with 403. next-intl's plugin points at i18n/request.ts (the
+ * language and time zone of each request).
  */
 import type { NextConfig } from 'next';
+import createNextIntlPlugin from 'next-intl/plugin';
 import { COMMON_SECURITY_HEADERS, STATIC_CONTENT_SECURITY_POLICY } from './lib/security-headers';
 
 const nextConfig: NextConfig = {
@@ -26,4 +28,4 @@ const nextConfig: NextConfig = {
   },
 };
 
-export default nextConfig;
+export default createNextIntlPlugin('./i18n/request.ts')(nextConfig);

@@ -1,5 +1,10 @@
-/** The page frame every Floe page shares: language, title and the stylesheet. */
+/**
+ * The page frame every Floe page shares: the language (next-intl, i18n/request.ts) with its
+ * messages for the client components, the title and the stylesheet.
+ */
 import type { Metadata } from 'next';
+import { NextIntlClientProvider } from 'next-intl';
+import { getLocale } from 'next-intl/server';
 import type { ReactNode } from 'react';
 import './globals.css';
 
@@ -8,10 +13,13 @@ export const metadata: Metadata = {
   description: 'Your desktop in the browser',
 };
 
-export default function RootLayout({ children }: { children: ReactNode }) {
+export default async function RootLayout({ children }: { children: ReactNode }) {
+  const locale = await getLocale();
   return (
-    <html lang="en">
-      <body>{children}</body>
+    <html lang={locale}>
+      <body>
+        <NextIntlClientProvider>{children}</NextIntlClientProvider>
+      </body>
     </html>
   );
 }

@@ -15,11 +15,15 @@
  */
 import Link from 'next/link';
 import { useCallback, useEffect, useRef, useState } from 'react';
-import type { DesktopStage, DesktopView } from '@/lib/desktops';
+import type { DesktopStage, DesktopView, IdlePolicyView } from '@/lib/desktops';
 import { ConsoleToolbar } from './ConsoleToolbar';
 import styles from './DesktopConsole.module.css';
+import { IdleWarning, idleDuration, useIdleCountdown } from './IdleWarning';
 import type { Notice } from './PowerMenu';
 import { ConsoleConnection, type ConsoleStatus } from './spice/console-connection';
+import { ReleaseKeyboardButton, isReleaseChord } from './spice/keyboard-release';
+import { attachTouchInput } from './spice/touch-input';
+import { TouchKeyboard } from './spice/touch-keyboard';
 
 const SCREEN_ID = 'spice-screen';
 const STEPS = ['Starting', 'Booting', 'Connecting', 'Ready'] as const;
@@ -70,6 +74,8 @@ export interface DesktopConsoleProps {
   /** Where "back" goes. Default the person's desktops. */
   backHref?: string;
   backLabel?: string;
+  /** The pool's idle policy (the person's own desktops; staff consoles have none). */
+  idle?: IdlePolicyView;
 }
 
 /** "Chromium 156 on Linux" from a user agent, for the "open elsewhere" prompt. */
@@ -82,7 +88,7 @@ function browserOf(userAgent: string | null): string {
   return system ? `${name} on ${system}` : name;
 }
 
-export function DesktopConsole({ initial, apiBase: givenApiBase, backHref = '/desktops', backLabel = 'My desktops' }: DesktopConsoleProps) {
+export function DesktopConsole({ initial, apiBase: givenApiBase, backHref = '/desktops', backLabel = 'My desktops', idle }: DesktopConsoleProps) {
   const apiBase = givenApiBase ?? `/api/desktops/${encodeURIComponent(initial.id)}`;
   const [desktop, setDesktop] = useState(initial);
   const [status, setStatus] = useState<ConsoleStatus>({ state: 'idle' });
@@ -98,6 +104,7 @@ export function DesktopConsole({ initial, apiBase: givenApiBase, backHref = '/de
   const screenRef = useRef<HTMLDivElement>(null);
   const frozenRef = useRef<HTMLDivElement>(null);
   const connectionRef = useRef<ConsoleConnection | null>(null);
+  const [idleDisconnected, setIdleDisconnected] = useState(false);
 
   const booting = desktop.stage === 'starting' || desktop.stage === 'booting';
   const ready = desktop.stage === 'ready';
@@ -169,6 +176,7 @@ export function DesktopConsole({ initial, apiBase: givenApiBase, backHref = '/de
         live.setAttribute('role', 'application');
         live.setAttribute('aria-label', 'Desktop screen');
         live.setAttribute('aria-roledescription', 'remote desktop');
+        attachTouchInput(live);
       }
     }
     const canvas = live ?? frozenRef.current?.querySelector('canvas');
@@ -199,6 +207,11 @@ export function DesktopConsole({ initial, apiBase: givenApiBase, backHref = '/de
     if (!screen) return;
     const onKey = (event: KeyboardEvent) => {
       event.stopPropagation();
+      if (isReleaseChord(event)) {
+        event.preventDefault();
+        releaseKeyboardRef.current();
+        return;
+      }
       if (connectionRef.current?.handleKeyEvent(event)) event.preventDefault();
     };
     const release = () => connectionRef.current?.releaseAllKeys();
@@ -228,6 +241,14 @@ export function DesktopConsole({ initial, apiBase: givenApiBase, backHref = '/de
   }, [notice]);
 
   const focusScreen = () => screenRef.current?.querySelector('canvas')?.focus();
+
+  /** Gives the keyboard back to the page: keys held are released, the focus goes to the bar's first link. */
+  const releaseKeyboard = () => {
+    connectionRef.current?.releaseAllKeys();
+    pageRef.current?.querySelector<HTMLElement>('.console-bar a')?.focus();
+  };
+  const releaseKeyboardRef = useRef(releaseKeyboard);
+  releaseKeyboardRef.current = releaseKeyboard;
 
   function changeFullScreen(want: boolean) {
     if (want) {
@@ -276,6 +297,11 @@ export function DesktopConsole({ initial, apiBase: givenApiBase, backHref = '/de
     }
   }
 
+  const idleCountdown = useIdleCountdown(pageRef, idle?.idleMinutes ?? 0, ready && status.state === 'connected', () => {
+    setIdleDisconnected(true);
+    connectionRef.current?.disconnect();
+  });
+
   const step = stepOf(desktop.stage, status);
   const firstConnect = status.state === 'idle' || status.state === 'connecting';
   const showProgress = booting || (ready && firstConnect);
@@ -303,6 +329,8 @@ export function DesktopConsole({ initial, apiBase: givenApiBase, backHref = '/de
             </span>
           ))}
         <span className="spacer" />
+        {ready && connected && <ReleaseKeyboardButton onRelease={releaseKeyboard} />}
+        {ready && <TouchKeyboard target={() => connectionRef.current} disabled={!connected} />}
         {(ready || booting) && (
           <ConsoleToolbar
             desktopId={desktop.id}
@@ -365,11 +393,37 @@ export function DesktopConsole({ initial, apiBase: givenApiBase, backHref = '/de
         {ready && status.state === 'disconnected' && (
           <section className="boot-progress" aria-labelledby="disconnected-title" style={{ position: 'absolute' }}>
             <h1 id="disconnected-title">Disconnected</h1>
-            <p>You disconnected from your desktop. It keeps running.</p>
-            <button type="button" className="button" onClick={() => connectionRef.current?.reconnect()}>
+            {idleDisconnected ? (
+              <p>
+                Disconnected after {idleDuration(idle?.idleMinutes ?? 0)} without input.{' '}
+                {idle?.stateless
+                  ? 'Reconnect soon: a fresh desktop left alone is discarded, and your changes will be discarded.'
+                  : 'Your desktops page shows how long it keeps running.'}
+              </p>
+            ) : (
+              <p>You disconnected from your desktop. It keeps running.</p>
+            )}
+            <button
+              type="button"
+              className="button"
+              onClick={() => {
+                setIdleDisconnected(false);
+                connectionRef.current?.reconnect();
+              }}
+            >
               Reconnect
             </button>
           </section>
+        )}
+        {ready && status.state === 'connected' && idleCountdown.left !== null && (
+          <IdleWarning
+            left={idleCountdown.left}
+            stateless={idle?.stateless ?? false}
+            onStay={() => {
+              idleCountdown.stay();
+              focusScreen();
+            }}
+          />
         )}
         {ready && status.state === 'in-use' && (
           <section className="boot-progress" role="alertdialog" aria-labelledby="in-use-title" style={{ position: 'absolute' }}>

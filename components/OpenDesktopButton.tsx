@@ -4,10 +4,12 @@
  * where the start-up progress and then the screen are shown. Refusals (a full pool) are shown
  * in the broker's own words.
  */
+import { useTranslations } from 'next-intl';
 import { useRouter } from 'next/navigation';
 import { useState } from 'react';
 
-export function OpenDesktopButton({ pool, label = 'Open desktop' }: { pool: string; label?: string }) {
+export function OpenDesktopButton({ pool, label }: { pool: string; label?: string }) {
+  const t = useTranslations('Desktops');
   const router = useRouter();
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
@@ -33,7 +35,7 @@ export function OpenDesktopButton({ pool, label = 'Open desktop' }: { pool: stri
   return (
     <>
       <button type="button" className="button" onClick={() => void open()} disabled={busy}>
-        {busy ? 'Opening…' : label}
+        {busy ? t('opening') : (label ?? t('open'))}
       </button>
       {error && (
         <p role="alert" className="error">

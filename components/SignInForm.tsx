@@ -6,20 +6,19 @@
  * was wrong; throttling says how long to wait).
  */
 import { signIn } from 'next-auth/react';
+import { useTranslations } from 'next-intl';
 import { useRouter } from 'next/navigation';
 import { type FormEvent, useState } from 'react';
 
-const WRONG_PASSWORD = 'Wrong user name or password.';
-const UNAVAILABLE = 'Sign-in is not available right now. Please try again in a moment.';
-
 /** next-auth's error codes are single words; Floe's own messages are sentences and are shown as they are. */
-function messageFor(error: string): string {
+function messageFor(error: string, t: (key: 'wrongPassword' | 'unavailable') => string): string {
   if (/\s/.test(error)) return error;
-  return error === 'CredentialsSignin' ? WRONG_PASSWORD : UNAVAILABLE;
+  return error === 'CredentialsSignin' ? t('wrongPassword') : t('unavailable');
 }
 
 export function SignInForm({ callbackUrl, oidcName, initialError }: { callbackUrl: string; oidcName?: string | null; initialError?: string | null }) {
   const router = useRouter();
+  const t = useTranslations('SignIn');
   const [error, setError] = useState<string | null>(initialError ?? null);
   const [busy, setBusy] = useState(false);
 
@@ -39,23 +38,23 @@ export function SignInForm({ callbackUrl, oidcName, initialError }: { callbackUr
       return;
     }
     setBusy(false);
-    setError(result?.error ? messageFor(result.error) : UNAVAILABLE);
+    setError(result?.error ? messageFor(result.error, t) : t('unavailable'));
   }
 
   return (
     <>
       {/* method="post": should the page's script not run, a plain submit must not put the password in the address. */}
-      <form className="sign-in" method="post" onSubmit={submit} aria-label="Sign in">
+      <form className="sign-in" method="post" onSubmit={submit} aria-label={t('submit')}>
         <label>
-          User name
+          {t('userName')}
           <input name="username" autoComplete="username" required autoFocus maxLength={256} />
         </label>
         <label>
-          Password
+          {t('password')}
           <input name="password" type="password" autoComplete="current-password" required maxLength={1024} />
         </label>
         <button className="button" type="submit" disabled={busy}>
-          {busy ? 'Signing in…' : 'Sign in'}
+          {busy ? t('busy') : t('submit')}
         </button>
         {error && (
           <p role="alert" className="error">
@@ -65,9 +64,9 @@ export function SignInForm({ callbackUrl, oidcName, initialError }: { callbackUr
       </form>
       {oidcName && (
         <div style={{ marginTop: '1rem', display: 'grid', gap: '0.5rem', maxWidth: '22rem' }}>
-          <p className="meta" style={{ margin: 0 }}>or</p>
+          <p className="meta" style={{ margin: 0 }}>{t('or')}</p>
           <button type="button" className="button secondary" disabled={busy} onClick={() => void signIn('oidc', { callbackUrl })}>
-            Sign in with {oidcName}
+            {t('withProvider', { name: oidcName })}
           </button>
         </div>
       )}

@@ -4,10 +4,12 @@
  * ends the sign-in session in the database, so a copy of the cookie stops working too.
  */
 import { signOut } from 'next-auth/react';
+import { useTranslations } from 'next-intl';
 import { useState } from 'react';
 
 export function SignOutButton() {
   const [busy, setBusy] = useState(false);
+  const t = useTranslations('TopBar');
   return (
     <button
       type="button"
@@ -18,7 +20,7 @@ export function SignOutButton() {
         void signOut({ callbackUrl: '/login' }).catch(() => setBusy(false));
       }}
     >
-      {busy ? 'Signing out…' : 'Sign out'}
+      {busy ? t('signingOut') : t('signOut')}
     </button>
   );
 }

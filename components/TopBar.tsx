@@ -1,23 +1,27 @@
-/** The bar above Floe's pages: the name, who is signed in (and their role, when not a plain user), and a sign-out button. */
+/**
+ * The bar above Floe's pages: the name, the language switch, who is signed in (and their role,
+ * when not a plain user), and a sign-out button. Its words come from the message catalogues.
+ */
 import Link from 'next/link';
+import { getTranslations } from 'next-intl/server';
 import type { SessionUser } from '@/lib/auth';
+import { LanguageSwitch } from './LanguageSwitch';
 import { SignOutButton } from './SignOutButton';
 
-const ROLE_WORDS = { user: null, helpdesk: 'Helpdesk', admin: 'Administrator' } as const;
-
-export function TopBar({ user }: { user: SessionUser | null }) {
-  const role = user ? ROLE_WORDS[user.role] : null;
+export async function TopBar({ user }: { user: SessionUser | null }) {
+  const t = await getTranslations('TopBar');
   return (
     <header className="topbar">
       <Link className="brand" href="/">
         Floe
       </Link>
       <span className="spacer" />
+      <LanguageSwitch />
       {user && (
         <>
           <span className="who">
-            Signed in as <strong>{user.displayName}</strong>
-            {role && <span className="badge" style={{ marginLeft: '0.5rem' }}>{role}</span>}
+            {t.rich('signedInAs', { name: user.displayName, strong: (chunks) => <strong>{chunks}</strong> })}
+            {user.role !== 'user' && <span className="badge" style={{ marginLeft: '0.5rem' }}>{t(`role.${user.role}`)}</span>}
           </span>
           <SignOutButton />
         </>

@@ -29,6 +29,14 @@ export interface PoolOffer {
   memoryMiB: number;
   vcpus: number;
   desktop: DesktopView | null;
+  /** When the pool's disconnect policy will shut down (persistent) or discard (stateless) the desktop; null when it will not. */
+  policyAt: number | null;
+}
+
+/** What the console page needs of the pool's idle policy: minutes without input (0: never) and whether changes are discarded. */
+export interface IdlePolicyView {
+  idleMinutes: number;
+  stateless: boolean;
 }
 
 const STAGE_OF: Record<DesktopState, DesktopStage> = {
@@ -59,17 +67,28 @@ export function viewOf(desktop: Desktop): DesktopView {
 export async function poolOffers(user: SessionUser): Promise<PoolOffer[]> {
   const { broker } = getRuntime();
   const [pools, desktops] = await Promise.all([broker.listPools(), broker.desktopsOfUser(user.id)]);
-  return pools.map((pool) => {
-    const desktop = desktops.find((d) => d.pool_name === pool.name);
-    return {
-      name: pool.name,
-      title: pool.title,
-      kind: pool.kind,
-      memoryMiB: pool.memoryMiB,
-      vcpus: pool.vcpus,
-      desktop: desktop ? viewOf(desktop) : null,
-    };
-  });
+  return Promise.all(
+    pools.map(async (pool) => {
+      const desktop = desktops.find((d) => d.pool_name === pool.name);
+      return {
+        name: pool.name,
+        title: pool.title,
+        kind: pool.kind,
+        memoryMiB: pool.memoryMiB,
+        vcpus: pool.vcpus,
+        desktop: desktop ? viewOf(desktop) : null,
+        policyAt: desktop ? await broker.policyDeadline(desktop, pool) : null,
+      };
+    }),
+  );
+}
+
+/** The idle policy of the pool of one of the user's desktops, for its console page. */
+export async function idlePolicy(user: SessionUser, desktopId: string): Promise<IdlePolicyView> {
+  const { broker } = getRuntime();
+  const desktop = await broker.desktopOfUser(user.id, desktopId);
+  const pool = await broker.getPool(desktop.pool_name);
+  return { idleMinutes: pool.idleMinutes, stateless: pool.kind === 'stateless' };
 }
 
 /** Gives the user their desktop of `poolName` (existing, spare or new); booting goes on after. */

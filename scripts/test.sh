@@ -11,6 +11,7 @@
 # - every file of the PostgreSQL stage must have opened PostgreSQL (server/db/test-database.ts
 #   refuses another engine and logs the one it opened);
 # - a skipped test fails the run in CI unless its reason is in scripts/accepted-skips.txt;
+# - `npm run bench -- --short` runs, so the benchmark and its checks cannot rot;
 # - a checkout that was clean must still be clean afterwards (tests write only to ignored
 #   folders; `npm run docs:screenshots` refreshes the pictures in docs/).
 set -euo pipefail
@@ -65,6 +66,9 @@ mapfile -t specs < <(cd e2e && ls -r -- *.spec.ts)
 for i in "${!specs[@]}"; do cp "e2e/${specs[$i]}" "$(printf 'e2e-reversed/%03d-%s' "$i" "${specs[$i]}")"; done
 FLOE_E2E_DIR=e2e-reversed PLAYWRIGHT_JSON_OUTPUT_FILE="$reports/e2e-reverse.json" npx playwright test --reporter=list,json
 rm -rf e2e-reversed
+
+echo "==> Short benchmark (the bench's own checks: every relayed byte, no desktop given twice)"
+npm run --silent bench -- --short
 
 echo "==> Skipped tests"
 npx tsx scripts/check-skips.ts "$reports/unit.tap" "$reports/postgres.tap" "$reports/e2e-random.json" "$reports/e2e-reverse.json"

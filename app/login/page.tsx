@@ -5,21 +5,14 @@
  * shows text from the address bar).
  */
 import { redirect } from 'next/navigation';
+import { getTranslations } from 'next-intl/server';
 import { SignInForm } from '@/components/SignInForm';
 import { TopBar } from '@/components/TopBar';
 import { currentUser, oidcProviderName, safeCallbackPath } from '@/lib/auth';
 
 export const dynamic = 'force-dynamic';
 
-const ERRORS: Record<string, string> = {
-  OidcNotAllowed: 'Your account may not use Floe. Please ask the helpdesk to give you access.',
-  AccountDisabled: 'This account is disabled. Please ask the helpdesk.',
-  OidcNoSubject: 'The sign-in service did not say who you are. Please try again or ask the helpdesk.',
-  AccessDenied: 'You may not sign in to Floe. Please ask the helpdesk.',
-  SessionRequired: 'Please sign in.',
-};
-const GENERAL_ERROR = 'Signing in did not work. Please try again.';
-
+const ERROR_CODES = ['OidcNotAllowed', 'AccountDisabled', 'OidcNoSubject', 'AccessDenied', 'SessionRequired'] as const;
 
 export default async function LoginPage({ searchParams }: { searchParams: Promise<{ callbackUrl?: string | string[]; error?: string | string[] }> }) {
   const params = await searchParams;
@@ -27,13 +20,15 @@ export default async function LoginPage({ searchParams }: { searchParams: Promis
   if (await currentUser()) redirect(next);
   const code = typeof params.error === 'string' ? params.error : undefined;
   // Credentials refusals are shown by the form itself; a code here comes from a redirect.
-  const error = code ? (ERRORS[code] ?? GENERAL_ERROR) : null;
+  const t = await getTranslations('SignIn');
+  const known = ERROR_CODES.find((c) => c === code);
+  const error = code ? (known ? t(`errors.${known}`) : t('errors.general')) : null;
   return (
     <>
       <TopBar user={null} />
       <main className="page">
         <div className="card" style={{ maxWidth: '26rem' }}>
-          <h1>Sign in to Floe</h1>
+          <h1>{t('title')}</h1>
           <SignInForm callbackUrl={next} oidcName={oidcProviderName()} initialError={error} />
         </div>
       </main>

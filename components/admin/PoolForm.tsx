@@ -12,7 +12,7 @@ import { announce } from '../helpdesk/StaffNotice';
 
 export type PoolFormMode = 'create' | 'edit' | 'resize';
 
-const NUMBER_FIELDS = ['memoryMiB', 'vcpus', 'spares', 'maxSize', 'maxPerUser', 'graceMinutes'] as const;
+const NUMBER_FIELDS = ['memoryMiB', 'vcpus', 'spares', 'maxSize', 'maxPerUser', 'graceMinutes', 'idleMinutes'] as const;
 type NumberField = (typeof NUMBER_FIELDS)[number];
 
 const LABELS: Record<NumberField, { label: string; hint: string }> = {
@@ -22,6 +22,7 @@ const LABELS: Record<NumberField, { label: string; hint: string }> = {
   maxSize: { label: 'Most desktops (max size)', hint: 'at least 1' },
   maxPerUser: { label: 'Desktops per person', hint: 'at least 1' },
   graceMinutes: { label: 'Grace after the console closes (minutes)', hint: 'then the idle policy applies' },
+  idleMinutes: { label: 'Disconnect a console left idle (minutes)', hint: '0 never; a countdown warns first' },
 };
 
 const CUSTOM_TEMPLATE_EXAMPLE = JSON.stringify({ baseImage: 'images/office.qcow2', readiness: { kind: 'delay', seconds: 30 } }, null, 2);
@@ -53,6 +54,7 @@ function valuesOf(pool: PoolDefinition | undefined): Values {
       maxSize: String(pool?.maxSize ?? 10),
       maxPerUser: String(pool?.maxPerUser ?? 1),
       graceMinutes: String(pool?.graceMinutes ?? 15),
+      idleMinutes: String(pool?.idleMinutes ?? 0),
     },
   };
 }
@@ -297,4 +299,5 @@ const LABEL_OF: Record<string, string> = {
   maxSize: 'Max size',
   maxPerUser: 'Desktops per person',
   graceMinutes: 'The grace time',
+  idleMinutes: 'The idle time',
 };

@@ -11,12 +11,12 @@ import readline from 'node:readline';
 import { Writable } from 'node:stream';
 import { ZodError } from 'zod';
 import { loadConfig } from '../config';
-import { recordAudit } from '../db/audit';
 import { openDatabase } from '../db/database';
 import type { Role } from '../db/schema';
-import { Accounts, RoleSchema, UnknownUserError, UserNameSchema } from './accounts';
+import { Accounts, RoleSchema, UserNameSchema } from './accounts';
 import { SignInSessions, sessionPolicyFromEnv } from './sign-in-sessions';
 import { SignInThrottle } from './sign-in-throttle';
+import { UserAdmin } from './user-admin';
 
 export const USAGE = `Usage: npm run user -- COMMAND
 
@@ -167,17 +167,9 @@ export async function runUserCli(argv: string[], io: CliIo): Promise<number> {
     database = await openDatabase({ dataDir: config.dataDir, databaseUrl: config.databaseUrl });
     const db = database.db;
     const accounts = new Accounts(db);
-    const sessions = new SignInSessions(db, sessionPolicyFromEnv(io.env));
     const throttle = new SignInThrottle(db);
+    const admin = new UserAdmin(db, new SignInSessions(db, sessionPolicyFromEnv(io.env)), throttle);
     const actor = `cli:${os.userInfo().username}`;
-    const audit = (action: string, target: string, detail?: Record<string, unknown>) => recordAudit(db, { actor, action, target, detail });
-    const existing = async (name: string) => {
-      const user = await accounts.findByName(name);
-      if (!user) throw new UnknownUserError(name);
-      return user;
-    };
-    const viaOidc = async (userId: string) =>
-      (await db.selectFrom('user_identities').select('issuer').where('user_id', '=', userId).executeTakeFirst()) !== undefined;
 
     switch (parsed.command) {
       case 'add': {
@@ -187,52 +179,40 @@ export async function runUserCli(argv: string[], io: CliIo): Promise<number> {
         if (await accounts.findByName(name)) throw new RefusedError(`A user named "${name}" already exists.`);
         const password = await readPassword(io, parsed, name);
         const displayName = parsed.options.get('--display-name');
-        await accounts.addUser({ name, password, role: wanted, displayName: typeof displayName === 'string' ? displayName : undefined });
-        await audit('user added', name, { role: wanted });
+        await admin.add(actor, { name, password, role: wanted, displayName: typeof displayName === 'string' ? displayName : undefined });
         say(`Added ${name} (${wanted}).`);
         return 0;
       }
       case 'passwd': {
         const [raw] = expectArgs(parsed, ['name']);
-        const user = await existing(userName(raw!));
-        if (await viaOidc(user.id)) throw new RefusedError(`${user.name} signs in through OIDC; Floe keeps no password for them.`);
+        const user = await admin.existing(userName(raw!));
+        if (await admin.issuerOf(user.id)) throw new RefusedError(`${user.name} signs in through OIDC; Floe keeps no password for them.`);
         const password = await readPassword(io, parsed, user.name);
-        await accounts.setPassword(user.name, password);
-        const ended = await sessions.endAllOf(user.id, 'password changed');
-        await audit('password changed', user.name, { sessionsEnded: ended });
+        const { sessionsEnded: ended } = await admin.setPassword(actor, user.name, password);
         say(`Changed the password of ${user.name}${ended ? `; ended ${ended} sign-in session${ended === 1 ? '' : 's'}` : ''}.`);
         return 0;
       }
       case 'role': {
         const [raw, rawRole] = expectArgs(parsed, ['name', 'role']);
         const wanted = role(rawRole!);
-        const user = await existing(userName(raw!));
-        await accounts.setRole(user.name, wanted);
-        await audit('role changed', user.name, { from: user.role, to: wanted });
-        say(`${user.name} is now ${wanted} (was ${user.role}).`);
-        if (await viaOidc(user.id)) say('Note: this user signs in through OIDC; their next sign-in sets the role from the groups claim again.');
+        const { from, oidc } = await admin.setRole(actor, userName(raw!), wanted);
+        say(`${userName(raw!)} is now ${wanted} (was ${from}).`);
+        if (oidc) say('Note: this user signs in through OIDC; their next sign-in sets the role from the groups claim again.');
         return 0;
       }
       case 'disable':
       case 'enable': {
         const [raw] = expectArgs(parsed, ['name']);
-        const user = await existing(userName(raw!));
+        const name = userName(raw!);
         const disable = parsed.command === 'disable';
-        await accounts.setDisabled(user.name, disable);
-        const ended = disable ? await sessions.endAllOf(user.id, 'account disabled') : 0;
-        await audit(disable ? 'user disabled' : 'user enabled', user.name, disable ? { sessionsEnded: ended } : undefined);
-        say(
-          disable
-            ? `Disabled ${user.name}${ended ? `; ended ${ended} sign-in session${ended === 1 ? '' : 's'}` : ''}.`
-            : `Enabled ${user.name}.`,
-        );
+        const ended = await admin.setDisabled(actor, name, disable);
+        say(disable ? `Disabled ${name}${ended ? `; ended ${ended} sign-in session${ended === 1 ? '' : 's'}` : ''}.` : `Enabled ${name}.`);
         return 0;
       }
       case 'unlock': {
         const [raw] = expectArgs(parsed, ['name']);
         const name = userName(raw!);
-        const had = await throttle.unlockAccount(name);
-        await audit('sign-in unlocked', name);
+        const had = await admin.unlock(actor, name);
         say(had ? `Forgot the failed sign-ins of ${name}; they may sign in again.` : `${name} had no failed sign-ins to forget.`);
         return 0;
       }

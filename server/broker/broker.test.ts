@@ -203,6 +203,8 @@ describe('reconcile', () => {
       await t.sessions.end({ sessionKey: `session-${i}`, endedAt: closedAt, bytesToBrowser: 0, bytesToDesktop: 0, endReason: 'client-closed' });
     }
     await t.sessions.begin({ id: 'still-open', desktopId: desktops[2]!.id, userId: 'u1' });
+    const deadlines = await Promise.all(desktops.map(async (d) => t.broker.policyDeadline((await t.broker.getDesktop(d.id))!, await t.broker.getPool(d.pool_name))));
+    assert.deepEqual(deadlines, [closedAt + 60_000, closedAt + 60_000, null], 'My desktops is told when the policy applies; never for a kept one');
     const early = await t.broker.reconcile(closedAt + 59_000);
     assert.deepEqual([early.discarded, early.shutDown], [[], []], 'nothing happens within the grace time');
     const late = await t.broker.reconcile(closedAt + 61_000);
@@ -220,6 +222,7 @@ describe('reconcile', () => {
     await t.sessions.begin({ id: 'open', desktopId: d.id, userId: 'u1' });
     const report = await t.broker.reconcile(Date.now() + 86_400_000);
     assert.deepEqual(report.discarded, []);
+    assert.equal(await t.broker.policyDeadline((await t.broker.getDesktop(d.id))!, await t.broker.getPool('s')), null);
   });
 });
 

@@ -392,7 +392,6 @@ export class Broker {
             report.discarded.push(desktop.id);
             continue;
           }
-          if (desktop.state !== 'assigned' || (pool.kind === 'persistent' && pool.onIdle === 'keep')) continue;
           if (!(await this.isIdle(desktop, pool, now))) continue;
           if (pool.kind === 'stateless') {
             await this.destroyDesktop(desktop.id);
@@ -511,13 +510,25 @@ export class Broker {
     return retired;
   }
 
-  private async isIdle(desktop: Desktop, pool: PoolDefinition, now: number): Promise<boolean> {
+  /**
+   * When the disconnect policy will apply to a desktop (stateless: discarded, persistent with
+   * `onIdle: shutdown`: shut down): `graceMinutes` after its last console closed, or after it
+   * was assigned when nobody ever connected. Null while a console is open, or when the policy
+   * keeps it running. My desktops shows this as "Shuts down in 12 minutes".
+   */
+  async policyDeadline(desktop: Desktop, pool: PoolDefinition): Promise<number | null> {
+    if (desktop.state !== 'assigned' || (pool.kind === 'persistent' && pool.onIdle === 'keep')) return null;
     const activity = await this.options.sessions.activity(desktop.id);
-    if (activity.open > 0) return false;
+    if (activity.open > 0) return null;
     const graceMs = pool.graceMinutes * 60_000;
-    if (activity.lastEndedAt !== undefined) return now - activity.lastEndedAt >= graceMs;
+    if (activity.lastEndedAt !== undefined) return activity.lastEndedAt + graceMs;
     const since = Math.max(desktop.assigned_at ?? 0, desktop.booted_at ?? 0);
-    return now - since >= Math.max(graceMs, FIRST_CONNECT_WINDOW_MS);
+    return since + Math.max(graceMs, FIRST_CONNECT_WINDOW_MS);
+  }
+
+  private async isIdle(desktop: Desktop, pool: PoolDefinition, now: number): Promise<boolean> {
+    const deadline = await this.policyDeadline(desktop, pool);
+    return deadline !== null && now >= deadline;
   }
 
   /** Boots spares until the pool has `spares` unassigned desktops ready or on their way. */

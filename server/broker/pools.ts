@@ -36,6 +36,11 @@ export const PoolDefinitionSchema = z.object({
   maxPerUser: z.number().int().min(1).max(100).default(1),
   /** After the last console closes, how long to wait before the idle policy applies (fractions allowed). */
   graceMinutes: z.number().min(0).max(10080).default(15),
+  /**
+   * A console with no keyboard, mouse or touch input for this long is disconnected, after a
+   * countdown the person can stop with "Stay connected" (0: never; fractions allowed).
+   */
+  idleMinutes: z.number().min(0).max(1440).default(0),
   onIdle: z.enum(['keep', 'shutdown']).default('keep'),
   /** A draining pool gives no desktops to people who have none there and boots no spares. */
   draining: z.boolean().default(false),

@@ -5,6 +5,14 @@
  * forwards chunks as they come, both ways, always as binary frames, with backpressure: it stops
  * reading the desktop while too much waits for the browser, and stops reading the browser while
  * the desktop's socket is full. This is the hot path: per chunk it only adds to byte counters.
+ *
+ * Reads from the desktop (`onread`) first go into one 64 KiB buffer shared by every channel,
+ * and what was read is copied out of it: quiet channels (idle consoles, input, cursor) hold no
+ * read buffer of their own. A channel whose read fills half of it moves to its own 256 KiB
+ * buffer: up to 256 KiB per read instead of Node's 64 KiB, sent to the browser as a slice of it,
+ * without a copy. That buffer is read into again only once the browser's socket has taken
+ * everything (none of its bytes still queued); while a send is pending the next read gets a fresh
+ * one. Measured in docs/benchmarks.md.
  */
 import net from 'node:net';
 import { WebSocket, type RawData } from 'ws';
@@ -15,6 +23,12 @@ import type { ConsoleTarget } from './types';
 export const BROWSER_HIGH_WATER_BYTES = 1024 * 1024;
 /** ...and read it again once no more than this waits. */
 export const BROWSER_LOW_WATER_BYTES = 256 * 1024;
+/** How much one read from the desktop may take on a busy channel (the largest frame to the browser). */
+export const DESKTOP_READ_BYTES = 256 * 1024;
+/** The read buffer all quiet channels share (the file's header); its bytes are copied out. */
+const sharedReadBuffer = Buffer.allocUnsafeSlow(64 * 1024);
+/** A read this large makes the channel busy: it gets its own buffer. */
+const BUSY_READ_BYTES = sharedReadBuffer.length / 2;
 /** A desktop that has not accepted the TCP connection by then is unreachable. */
 const CONNECT_TIMEOUT_MS = 10_000;
 /** After asking a peer to close, force the socket shut if it has not closed by then. */
@@ -45,6 +59,8 @@ export class ConsoleChannel {
   private desktopReadPaused = false;
   private desktop: net.Socket | undefined;
   private desktopErrorCode: string | undefined;
+  /** The channel's own read buffer once it is busy (see the file's header). */
+  private readBuffer: Buffer | undefined;
   private desktopEnding = false;
   private browserErrorCode: string | undefined;
   /** Link bytes received so far, while fewer than 22 have come (rare). */
@@ -138,6 +154,7 @@ export class ConsoleChannel {
       noDelay: true,
       keepAlive: true,
       keepAliveInitialDelay: 30_000,
+      onread: { buffer: this.nextReadBuffer, callback: this.onDesktopData },
     });
     this.desktop = desktop;
     desktop.setTimeout(CONNECT_TIMEOUT_MS);
@@ -146,7 +163,6 @@ export class ConsoleChannel {
       this.desktopErrorCode ??= 'connect timeout';
       desktop.destroy();
     });
-    desktop.on('data', this.onDesktopData);
     desktop.on('drain', this.onDesktopDrain);
     desktop.on('error', this.onDesktopError);
     desktop.on('close', this.onDesktopClose);
@@ -158,15 +174,31 @@ export class ConsoleChannel {
     }
   }
 
-  private readonly onDesktopData = (chunk: Buffer): void => {
+  /** Called by Node before each read from the desktop: the buffer to read into. */
+  private readonly nextReadBuffer = (): Buffer => {
+    if (this.readBuffer === undefined) return sharedReadBuffer;
+    // Reused only if the browser's socket holds none of its bytes any more.
+    if (this.ws.bufferedAmount > 0) this.readBuffer = Buffer.allocUnsafeSlow(DESKTOP_READ_BYTES);
+    return this.readBuffer;
+  };
+
+  /** `bytes` bytes from the desktop are in `buffer`; returns false to stop reading the desktop. */
+  private readonly onDesktopData = (bytes: number, buffer: Buffer): boolean => {
     const ws = this.ws;
-    if (ws.readyState !== WebSocket.OPEN) return;
-    this.bytesToBrowser += chunk.length;
+    if (ws.readyState !== WebSocket.OPEN) return true;
+    this.bytesToBrowser += bytes;
+    let chunk = buffer.subarray(0, bytes);
+    if (buffer === sharedReadBuffer) {
+      // The next read of any channel may land here: the browser gets a copy.
+      chunk = Buffer.from(chunk);
+      if (bytes >= BUSY_READ_BYTES) this.readBuffer = Buffer.allocUnsafeSlow(DESKTOP_READ_BYTES);
+    }
     ws.send(chunk, SEND_BINARY, this.afterBrowserWrite);
     if (!this.desktopReadPaused && ws.bufferedAmount > BROWSER_HIGH_WATER_BYTES) {
       this.desktopReadPaused = true;
-      this.desktop?.pause();
+      return false;
     }
+    return true;
   };
 
   /** Called as each frame reaches the browser's socket: read the desktop again once drained. */

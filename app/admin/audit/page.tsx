@@ -7,6 +7,7 @@
 import Link from 'next/link';
 import { AdminNav } from '@/components/admin/AdminNav';
 import { When, formatTime } from '@/components/admin/Figures';
+import { Pager } from '@/components/admin/Pager';
 import { TopBar } from '@/components/TopBar';
 import { requireRole } from '@/lib/auth';
 import { type AuditFilter, auditActions, auditFilterFromParams, auditPage } from '@/lib/audit';
@@ -130,15 +131,7 @@ export default async function AuditPage({ searchParams }: { searchParams: Promis
             </tbody>
           </table>
         )}
-        {pages > 1 && (
-          <nav className="pager" aria-label="Audit pages">
-            {page > 1 ? <Link href={`/admin/audit${queryOf(filter, page - 1)}`}>← Newer</Link> : <span className="muted">← Newer</span>}
-            <span>
-              Page {page} of {pages}
-            </span>
-            {page < pages ? <Link href={`/admin/audit${queryOf(filter, page + 1)}`}>Older →</Link> : <span className="muted">Older →</span>}
-          </nav>
-        )}
+        <Pager label="Audit pages" page={page} pages={pages} hrefOf={(p) => `/admin/audit${queryOf(filter, p)}`} previous="← Newer" next="Older →" />
         <p className="meta">Rendered {formatTime(now, now)}.</p>
       </main>
     </>

@@ -2,7 +2,7 @@
 import { notFound } from 'next/navigation';
 import { DesktopConsole } from '@/components/DesktopConsole';
 import { requireUser } from '@/lib/auth';
-import { desktopStatus } from '@/lib/desktops';
+import { desktopStatus, idlePolicy } from '@/lib/desktops';
 
 export const dynamic = 'force-dynamic';
 
@@ -11,5 +11,5 @@ export default async function DesktopPage({ params }: { params: Promise<{ id: st
   const { id } = await params;
   const desktop = await desktopStatus(user, id).catch(() => null);
   if (!desktop) notFound();
-  return <DesktopConsole initial={desktop} />;
+  return <DesktopConsole initial={desktop} idle={await idlePolicy(user, id)} />;
 }

@@ -1,0 +1,92 @@
+'use client';
+/**
+ * "Add a person" on /admin/users: user name, display name and role. Floe makes the password and
+ * shows it once; a refused field (a bad or taken name) is shown beside it.
+ */
+import { useRouter } from 'next/navigation';
+import { useId, useState } from 'react';
+import { NewPassword } from './NewPassword';
+
+type Field = 'name' | 'displayName' | 'role';
+
+export function AddUserForm() {
+  const id = useId();
+  const router = useRouter();
+  const [busy, setBusy] = useState(false);
+  const [errors, setErrors] = useState<Partial<Record<Field | 'form', string>>>({});
+  const [created, setCreated] = useState<{ name: string; password: string } | null>(null);
+
+  async function submit(form: HTMLFormElement) {
+    const data = new FormData(form);
+    setBusy(true);
+    setErrors({});
+    setCreated(null);
+    const response = await fetch('/api/admin/users', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ name: data.get('name'), displayName: data.get('displayName') || undefined, role: data.get('role') }),
+    }).catch(() => null);
+    const body = (await response?.json().catch(() => ({}))) as { name?: string; password?: string; error?: string; issues?: { field: string; message: string }[] } | undefined;
+    setBusy(false);
+    if (response?.ok && body?.name && body.password) {
+      setCreated({ name: body.name, password: body.password });
+      form.reset();
+      router.refresh();
+      return;
+    }
+    const next: Partial<Record<Field | 'form', string>> = {};
+    for (const issue of body?.issues ?? []) if (['name', 'displayName', 'role'].includes(issue.field)) next[issue.field as Field] = issue.message;
+    if (Object.keys(next).length === 0) next.form = body?.error ?? 'Floe could not be reached. Please try again.';
+    setErrors(next);
+  }
+
+  const described = (field: Field) => (errors[field] ? { 'aria-invalid': true, 'aria-describedby': `${id}-${field}-error` } : {});
+  const errorOf = (field: Field) =>
+    errors[field] && (
+      <span id={`${id}-${field}-error`} className="field-error">
+        {errors[field]}
+      </span>
+    );
+
+  return (
+    <section className="panel" aria-labelledby={`${id}-title`}>
+      <h2 id={`${id}-title`}>Add a person</h2>
+      <form
+        className="filters"
+        onSubmit={(event) => {
+          event.preventDefault();
+          void submit(event.currentTarget);
+        }}
+      >
+        <label>
+          User name
+          <input name="name" autoComplete="off" required {...described('name')} />
+          {errorOf('name')}
+        </label>
+        <label>
+          Display name
+          <input name="displayName" autoComplete="off" {...described('displayName')} />
+          {errorOf('displayName')}
+        </label>
+        <label>
+          Role
+          <select name="role" defaultValue="user" {...described('role')}>
+            <option value="user">User</option>
+            <option value="helpdesk">Helpdesk</option>
+            <option value="admin">Administrator</option>
+          </select>
+          {errorOf('role')}
+        </label>
+        <button type="submit" className="button" disabled={busy}>
+          {busy ? 'Adding…' : 'Add'}
+        </button>
+      </form>
+      {errors.form && (
+        <p role="alert" className="error">
+          {errors.form}
+        </p>
+      )}
+      {created && <NewPassword name={created.name} password={created.password} />}
+    </section>
+  );
+}

@@ -1,0 +1,96 @@
+'use client';
+/**
+ * The changes an admin makes to one person on /admin/users/NAME: role, disable or enable,
+ * unlock, reset password (the new one is shown once). Each calls the account route and
+ * refreshes the page; refusals are shown in words beside the control.
+ */
+import { useRouter } from 'next/navigation';
+import { useId, useState } from 'react';
+import type { UserChange } from '@/lib/users';
+import { NewPassword } from './NewPassword';
+
+export interface UserActionsProps {
+  name: string;
+  role: 'user' | 'helpdesk' | 'admin';
+  disabled: boolean;
+  locked: boolean;
+  oidc: boolean;
+}
+
+export function UserActions({ name, role, disabled, locked, oidc }: UserActionsProps) {
+  const id = useId();
+  const router = useRouter();
+  const [busy, setBusy] = useState(false);
+  const [wantedRole, setWantedRole] = useState(role);
+  const [result, setResult] = useState<{ ok: boolean; text: string; field?: string } | null>(null);
+  const [password, setPassword] = useState<string | null>(null);
+
+  async function run(change: UserChange) {
+    setBusy(true);
+    setResult(null);
+    setPassword(null);
+    const response = await fetch(`/api/admin/users/${encodeURIComponent(name)}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(change),
+    }).catch(() => null);
+    const body = (await response?.json().catch(() => ({}))) as { message?: string; password?: string; error?: string; issues?: { field: string }[] } | undefined;
+    setBusy(false);
+    if (response?.ok) {
+      setResult({ ok: true, text: body?.message ?? 'Done.' });
+      if (body?.password) setPassword(body.password);
+      router.refresh();
+    } else {
+      setResult({ ok: false, text: body?.error ?? 'Floe could not be reached. Please try again.', field: body?.issues?.[0]?.field });
+    }
+  }
+
+  const roleError = result && !result.ok && result.field === 'role';
+  return (
+    <section className="panel" aria-labelledby={`${id}-title`}>
+      <h2 id={`${id}-title`}>Account</h2>
+      <form
+        className="inline-form"
+        onSubmit={(event) => {
+          event.preventDefault();
+          void run({ action: 'role', role: wantedRole });
+        }}
+      >
+        <label htmlFor={`${id}-role`}>Role</label>
+        <select
+          id={`${id}-role`}
+          value={wantedRole}
+          onChange={(e) => setWantedRole(e.target.value as UserActionsProps['role'])}
+          aria-invalid={roleError || undefined}
+          aria-describedby={roleError ? `${id}-result` : undefined}
+        >
+          <option value="user">User</option>
+          <option value="helpdesk">Helpdesk</option>
+          <option value="admin">Administrator</option>
+        </select>
+        <button type="submit" className="button small" disabled={busy || wantedRole === role}>
+          Change role
+        </button>
+      </form>
+      <div className="row-actions" style={{ marginTop: '0.75rem' }}>
+        <button type="button" className="button small secondary" disabled={busy} onClick={() => void run({ action: disabled ? 'enable' : 'disable' })}>
+          {disabled ? 'Enable' : 'Disable'}
+        </button>
+        <button type="button" className="button small secondary" disabled={busy || !locked} onClick={() => void run({ action: 'unlock' })}>
+          Unlock
+        </button>
+        {!oidc && (
+          <button type="button" className="button small secondary" disabled={busy} onClick={() => void run({ action: 'reset-password' })}>
+            Reset password
+          </button>
+        )}
+      </div>
+      {result && (
+        <p id={`${id}-result`} role={result.ok ? 'status' : 'alert'} className={result.ok ? 'staff-notice' : 'error'}>
+          {result.text}
+        </p>
+      )}
+      {password && <NewPassword name={name} password={password} />}
+    </section>
+  );
+}

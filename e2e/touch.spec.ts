@@ -1,0 +1,117 @@
+/**
+ * The console on a phone (390 × 844, touch): tap = click, drag = move with the left button held,
+ * two-finger tap = right click, two-finger drag = scroll wheel, read from the page's own SPICE
+ * inputs messages on the wire (the demo guest is a text console with no pointer device to
+ * report them); and the on-screen keyboard: "Keyboard" focuses the field that brings up the
+ * device keyboard, and what is typed there runs in the guest (proved by its serial log).
+ * Touches are real ones through the DevTools protocol (Input.dispatchTouchEvent).
+ */
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import type { CDPSession, Page } from '@playwright/test';
+import { QemuHypervisor } from '../server/hypervisor/qemu/qemu-hypervisor';
+import { expect, test } from './auth-fixtures';
+import { screenshotPath, signIn } from './fixtures';
+
+const MOUSE_MOTION = 111;
+const MOUSE_POSITION = 112;
+const MOUSE_PRESS = 113;
+const MOUSE_RELEASE = 114;
+
+type InputMessage = { type: number; button?: number; buttons: number };
+
+/** The page's messages on SPICE inputs channels: presses and releases (button), moves (buttons held). */
+function recordInputs(page: Page): InputMessage[] {
+  const messages: InputMessage[] = [];
+  page.on('websocket', (socket) => {
+    let frames = 0;
+    let inputs = false;
+    socket.on('framesent', ({ payload }) => {
+      const bytes = typeof payload === 'string' ? Buffer.from(payload, 'latin1') : payload;
+      frames++;
+      if (frames === 1) inputs = bytes.subarray(0, 4).toString('latin1') === 'REDQ' && bytes[20] === 3;
+      if (!inputs || frames <= 2 || bytes.length < 6) return;
+      const type = bytes.readUInt16LE(0);
+      if (type === MOUSE_PRESS || type === MOUSE_RELEASE) messages.push({ type, button: bytes[6], buttons: bytes.readUInt16LE(7) });
+      else if (type === MOUSE_MOTION || type === MOUSE_POSITION) messages.push({ type, buttons: bytes.readUInt16LE(14) });
+    });
+  });
+  return messages;
+}
+
+async function touch(cdp: CDPSession, type: 'touchStart' | 'touchMove' | 'touchEnd', points: { x: number; y: number }[]) {
+  await cdp.send('Input.dispatchTouchEvent', { type, touchPoints: points.map((p, id) => ({ ...p, id })) });
+}
+
+test('touch gestures and the on-screen keyboard reach the desktop', async ({ browser, floe }) => {
+  test.setTimeout(300_000);
+  const context = await browser.newContext({ baseURL: floe.url, viewport: { width: 390, height: 844 }, hasTouch: true, isMobile: true });
+  const page = await context.newPage();
+  const messages = recordInputs(page);
+  await signIn(page, 'bob', floe.password);
+  await page.getByRole('button', { name: /^(Open desktop|Start again)$/ }).click();
+  await expect(page.getByRole('status', { name: 'Console connection' })).toHaveText('Connected', { timeout: 200_000 });
+  const screen = page.getByRole('application', { name: 'Desktop screen' });
+  const box = (await screen.boundingBox())!;
+  expect(box.width, 'the screen fits the phone').toBeLessThanOrEqual(390);
+  const at = (fx: number, fy: number) => ({ x: box.x + fx * box.width, y: box.y + fy * box.height });
+  const cdp = await context.newCDPSession(page);
+  const since = () => {
+    const start = messages.length;
+    return () => messages.slice(start);
+  };
+  const buttonsOf = (list: InputMessage[], type: number) => list.filter((m) => m.type === type).map((m) => m.button);
+
+  // Tap: a left click.
+  let sent = since();
+  await touch(cdp, 'touchStart', [at(0.5, 0.5)]);
+  await touch(cdp, 'touchEnd', []);
+  await expect.poll(() => buttonsOf(sent(), MOUSE_RELEASE)).toEqual([1]);
+  expect(buttonsOf(sent(), MOUSE_PRESS)).toEqual([1]);
+
+  // Drag: press, moves with the left button held, release.
+  sent = since();
+  await touch(cdp, 'touchStart', [at(0.2, 0.3)]);
+  for (let i = 1; i <= 5; i++) await touch(cdp, 'touchMove', [at(0.2 + i * 0.1, 0.3 + i * 0.05)]);
+  await touch(cdp, 'touchEnd', []);
+  await expect.poll(() => buttonsOf(sent(), MOUSE_RELEASE)).toEqual([1]);
+  const drag = sent();
+  const pressIndex = drag.findIndex((m) => m.type === MOUSE_PRESS);
+  expect(drag[pressIndex]?.button).toBe(1);
+  const heldMoves = drag.slice(pressIndex).filter((m) => (m.type === MOUSE_MOTION || m.type === MOUSE_POSITION) && m.buttons === 1);
+  expect(heldMoves.length, 'moves with the left button held').toBeGreaterThanOrEqual(3);
+
+  // Two-finger tap: a right click, and no left click before it.
+  sent = since();
+  await touch(cdp, 'touchStart', [at(0.4, 0.4)]);
+  await touch(cdp, 'touchStart', [at(0.4, 0.4), at(0.5, 0.4)]);
+  await touch(cdp, 'touchEnd', []);
+  await expect.poll(() => buttonsOf(sent(), MOUSE_RELEASE)).toEqual([3]);
+  expect(buttonsOf(sent(), MOUSE_PRESS)).toEqual([3]);
+
+  // Two-finger drag upwards: scroll-wheel notches down (button 5), no clicks.
+  sent = since();
+  await touch(cdp, 'touchStart', [at(0.4, 0.7)]);
+  await touch(cdp, 'touchStart', [at(0.4, 0.7), at(0.5, 0.7)]);
+  for (let i = 1; i <= 6; i++) await touch(cdp, 'touchMove', [at(0.4, 0.7 - i * 0.05), at(0.5, 0.7 - i * 0.05)]);
+  await touch(cdp, 'touchEnd', []);
+  await expect.poll(() => buttonsOf(sent(), MOUSE_PRESS).length).toBeGreaterThanOrEqual(2);
+  expect(new Set(buttonsOf(sent(), MOUSE_PRESS)), 'only wheel-down notches').toEqual(new Set([5]));
+
+  // The on-screen keyboard: what is typed runs in the guest.
+  const desktopId = decodeURIComponent(new URL(page.url()).pathname.split('/').pop()!);
+  const hypervisor = new QemuHypervisor({ dataDir: path.join(floe.dataDir, 'vms'), accelerator: 'tcg', observeOnly: true });
+  const serialLog = hypervisor.serialLogPath(desktopId);
+  hypervisor.close();
+  await expect.poll(() => (fs.existsSync(serialLog) ? fs.readFileSync(serialLog, 'utf8') : ''), { timeout: 60_000 }).toContain('FLOE-GUEST-READY');
+  await page.getByRole('button', { name: 'Keyboard', exact: true }).tap();
+  await expect(page.getByRole('textbox', { name: 'Type to the desktop' })).toBeFocused();
+  const tag = randomBytes(3).toString('hex');
+  await page.keyboard.type(`echo touch-${tag} >/dev/ttyS0`, { delay: 30 });
+  await page.keyboard.press('Enter');
+  await expect.poll(() => fs.readFileSync(serialLog, 'utf8'), { timeout: 30_000 }).toContain(`touch-${tag}`);
+  await page.screenshot({ path: screenshotPath('console-phone.png') });
+  await cdp.detach();
+  await context.close();
+});
