@@ -100,7 +100,7 @@ export interface ConsoleSessionView {
   endedAt: number | null;
   bytesToDesktop: number;
   bytesToBrowser: number;
-  /** Why it ended ("browser closed", "taken over", "closed by Helpdesk (…)"), for past sessions. */
+  /** Why it ended: a ConsoleEndReason (older records: free text); describeConsoleEnd puts it in words. */
   endReason: string | null;
   takenOverBy: string | null;
 }
