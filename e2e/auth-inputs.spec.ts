@@ -37,7 +37,14 @@ const CASES: Case[] = [
   // One desktop, its power and its console ticket, with odd ids.
   { who: 'bob', method: 'GET', path: '/api/desktops/no-such-desktop', status: 404, message: /does not exist or is not yours/ },
   { who: 'bob', method: 'GET', path: `/api/desktops/${'x'.repeat(1500)}`, status: 404, message: /does not exist or is not yours/ },
-  { who: 'bob', method: 'GET', path: '/api/desktops/%00%27%22', status: 404, message: /does not exist or is not yours/ },
+  { who: 'bob', method: 'GET', path: '/api/desktops/%00%27%22', status: 400, message: /address is not valid/ },
+  // Broken %-encoding in any [id] or [name] route (Next answered 500), and next-auth's error page.
+  { who: 'bob', method: 'GET', path: '/api/desktops/%FF', status: 400, message: /address is not valid/ },
+  { who: 'bob', method: 'GET', path: '/api/desktops/%', status: 400, message: /address is not valid/ },
+  { who: 'bob', method: 'POST', path: '/api/desktops/%E0%A4%A/console-ticket', status: 400, message: /address is not valid/ },
+  { who: 'admin', method: 'PUT', path: '/api/admin/pools/%FF', type: json, body: '{}', status: 400, message: /address is not valid/ },
+  { who: 'admin', method: 'GET', path: '/api/helpdesk/people/%', status: 400, message: /address is not valid/ },
+  { who: 'anonymous', method: 'GET', path: '/api/auth/error?error=%00', status: 400, message: /address is not valid/ },
   { who: 'bob', method: 'POST', path: '/api/desktops/..%2F..%2Fetc/console-ticket', status: 404, message: /does not exist or is not yours/ },
   { who: 'bob', method: 'POST', path: '/api/desktops/no-such-desktop/console-ticket', type: json, body: '{garbage', status: 404, message: /does not exist or is not yours/ },
   { who: 'bob', method: 'POST', path: '/api/desktops/no-such-desktop/power', type: json, body: '{"action":', status: 400, message: /not valid JSON/ },

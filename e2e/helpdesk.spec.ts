@@ -87,9 +87,9 @@ test('helen finds alice, sees her live console, disconnects it and resets her de
   await expect(helen.getByRole('status', { name: 'Last action' })).toHaveText("Alice Martin's console was closed.");
   await expect(helen.getByRole('region', { name: 'Recent consoles' })).toContainText('closed by Helpdesk (Helen Okafor)');
   const ended = (await (await helen.request.get(`/api/helpdesk/desktops/${desktopId}/consoles/${open.open[0]!.id}`)).json()) as {
-    session: { endReason: string; endedAt: number | null };
+    session: { endReason: string; endedAt: number | null; takenOverBy: string | null };
   };
-  expect(ended.session.endReason).toBe('closed by Helpdesk (Helen Okafor)');
+  expect(ended.session).toMatchObject({ endReason: 'closed-by-staff', takenOverBy: 'Helpdesk (Helen Okafor)' });
   expect(ended.session.endedAt).not.toBeNull();
   // Alice's window, whose console the server closed (close code 4001), says who closed it.
   await expect(alice.getByRole('alert').filter({ hasText: /helpdesk/i }), "alice's window says the helpdesk closed her console").toBeVisible({

@@ -137,11 +137,12 @@ export async function openConsoles(user: SessionUser, desktopId: string): Promis
   const runtime = getRuntime();
   await runtime.broker.desktopOfUser(user.id, desktopId);
   const open = await runtime.consoleSessions.openOn(desktopId);
+  // Where a staff member's console runs from (address, browser) is not the person's to see.
   return open.map((s) => ({
     id: s.id,
     startedAt: s.started_at,
-    clientAddress: s.client_address,
-    userAgent: s.user_agent,
+    clientAddress: s.user_id === user.id ? s.client_address : null,
+    userAgent: s.user_id === user.id ? s.user_agent : null,
     mine: s.user_id === user.id,
   }));
 }
@@ -149,6 +150,7 @@ export async function openConsoles(user: SessionUser, desktopId: string): Promis
 export interface ConsoleSessionStatus {
   id: string;
   endedAt: number | null;
+  /** A ConsoleEndReason (server/consoles/end-reasons.ts); older records may hold free text. */
   endReason: string | null;
   takenOverBy: string | null;
 }

@@ -6,7 +6,9 @@
  * takes the helpdesk person and their reason, and is written to the audit log with both. The
  * helpdesk's console page of someone else's desktop is served by the same kind of answers as a
  * person's own (desktop state, open consoles, how a console ended, a ticket).
- * Callers check the helpdesk role first (lib/auth.ts); nothing here checks it again.
+ * Callers check the helpdesk role first (lib/auth.ts). Here every action also checks whose
+ * desktop it is: the helpdesk acts only on people's (`user`) desktops, admins on anyone's; a
+ * staff member's desktop is "no such desktop" to the helpdesk.
  */
 import 'server-only';
 import os from 'node:os';
@@ -14,6 +16,7 @@ import { z } from 'zod';
 import { personByName, searchPeople, type PersonSummary } from '@/server/accounts/people';
 import { type ConsoleSessionRow, consoleSessionWithOwner, liveSessionsOfUser, recentSessionsOfUser } from '@/server/broker/desktop-queries';
 import type { Desktop, DesktopState } from '@/server/db/schema';
+import { mayOpenDesktopOf } from '@/server/accounts/roles';
 import { getRuntime } from '@/server/runtime-registry';
 import type { SessionUser } from './auth';
 import { type ConsoleSessionStatus, type DesktopView, type OpenConsoleView, viewOf } from './desktops';
@@ -97,7 +100,7 @@ export interface ConsoleSessionView {
   endedAt: number | null;
   bytesToDesktop: number;
   bytesToBrowser: number;
-  /** Why it ended ("browser closed", "taken over", "closed by Helpdesk (…)"), for past sessions. */
+  /** Why it ended: a ConsoleEndReason (older records: free text); describeConsoleEnd puts it in words. */
   endReason: string | null;
   takenOverBy: string | null;
 }
@@ -132,17 +135,9 @@ function sessionView(row: ConsoleSessionRow, ownerId: string, live: Map<string, 
   };
 }
 
-/**
- * Bytes of the consoles this process relays right now (the records get them only when a
- * session ends). The runtime's relay type names only closeSession; the relay itself also
- * reports its live sessions, which is used when present.
- */
+/** Bytes of the consoles this process carries right now (the records get them only when a session ends). */
 function liveRelayBytes(): Map<string, { bytesToDesktop: number; bytesToBrowser: number }> {
-  const relay = getRuntime().consoleRelay as
-    | { activeSessions?: () => { sessionKey: string; bytesToDesktop: number; bytesToBrowser: number }[] }
-    | undefined;
-  const sessions = typeof relay?.activeSessions === 'function' ? relay.activeSessions() : [];
-  return new Map(sessions.map((s) => [s.sessionKey, s]));
+  return new Map(getRuntime().consoles.liveSessions().map((s) => [s.sessionKey, s]));
 }
 
 /** One person's page: their desktops, consoles open now and the last 20 that ended; null for an unknown name. */
@@ -182,10 +177,18 @@ export async function personPage(name: string): Promise<PersonPage | null> {
   };
 }
 
-/** A desktop someone owns, or a 404 in the same words as for one that does not exist. */
-async function ownedDesktop(desktopId: string): Promise<Desktop & { user_id: string }> {
-  const desktop = await getRuntime().broker.getDesktop(desktopId);
-  if (!desktop || desktop.state === 'gone' || !desktop.user_id) throw new RequestError(404, 'There is no such desktop (it may have been recycled).');
+const NO_SUCH_DESKTOP = 'There is no such desktop (it may have been recycled).';
+
+/**
+ * A desktop someone owns that `actor` may act on (the helpdesk: a `user`'s; admins: anyone's),
+ * or a 404 in the same words as for one that does not exist.
+ */
+async function ownedDesktop(actor: SessionUser, desktopId: string): Promise<Desktop & { user_id: string }> {
+  const runtime = getRuntime();
+  const desktop = await runtime.broker.getDesktop(desktopId);
+  if (!desktop || desktop.state === 'gone' || !desktop.user_id) throw new RequestError(404, NO_SUCH_DESKTOP);
+  const owner = await runtime.accounts.findById(desktop.user_id);
+  if (!mayOpenDesktopOf(actor.role, owner?.role)) throw new RequestError(404, NO_SUCH_DESKTOP);
   return desktop as Desktop & { user_id: string };
 }
 
@@ -197,9 +200,10 @@ async function ownerName(userId: string): Promise<string> {
 export async function disconnectConsole(actor: SessionUser, sessionId: string, reason: string): Promise<void> {
   const runtime = getRuntime();
   const session = await consoleSessionWithOwner(runtime.database.db, sessionId);
-  if (!session) throw new RequestError(404, 'There is no such console session.');
+  const owner = session?.owner_id ? await runtime.accounts.findById(session.owner_id) : undefined;
+  if (!session || !mayOpenDesktopOf(actor.role, owner?.role)) throw new RequestError(404, 'There is no such console session.');
   if (session.ended_at !== null) throw new RequestError(409, 'This console has already closed.');
-  const closed = await runtime.closeConsole(sessionId, `closed by ${actorLabel(actor)}`);
+  const closed = await runtime.consoles.closeConsole(sessionId, 'closed-by-staff', actorLabel(actor));
   if (!closed) throw new RequestError(409, 'This console has already closed.');
   await runtime.audit({
     actor: actor.name,
@@ -221,7 +225,7 @@ export async function actOnDesktop(
   reason: string,
 ): Promise<{ desktop: DesktopView | null; message: string }> {
   const runtime = getRuntime();
-  const desktop = await ownedDesktop(desktopId);
+  const desktop = await ownedDesktop(actor, desktopId);
   const account = await runtime.accounts.findById(desktop.user_id);
   const owner = account?.name ?? desktop.user_id;
   const ownerShown = account?.display_name ?? owner;
@@ -256,7 +260,7 @@ export async function actOnDesktop(
 /** Records why the helpdesk opens a person's desktop, and says where its console page is. */
 export async function openAsHelpdesk(actor: SessionUser, desktopId: string, reason: string): Promise<{ href: string }> {
   const runtime = getRuntime();
-  const desktop = await ownedDesktop(desktopId);
+  const desktop = await ownedDesktop(actor, desktopId);
   if (desktop.state !== 'assigned') throw new RequestError(409, `The desktop is not running (it is ${desktop.state}).`);
   await runtime.audit({
     actor: actor.name,
@@ -268,8 +272,8 @@ export async function openAsHelpdesk(actor: SessionUser, desktopId: string, reas
 }
 
 /** A person's desktop as its console page sees it, with the owner; null when there is none. */
-export async function helpdeskDesktop(desktopId: string): Promise<{ desktop: DesktopView; owner: { name: string; displayName: string } } | null> {
-  const desktop = await ownedDesktop(desktopId).catch(() => null);
+export async function helpdeskDesktop(actor: SessionUser, desktopId: string): Promise<{ desktop: DesktopView; owner: { name: string; displayName: string } } | null> {
+  const desktop = await ownedDesktop(actor, desktopId).catch(() => null);
   if (!desktop) return null;
   const owner = await getRuntime().accounts.findById(desktop.user_id);
   return { desktop: viewOf(desktop), owner: { name: owner?.name ?? desktop.user_id, displayName: owner?.display_name ?? desktop.user_id } };
@@ -281,7 +285,7 @@ export async function helpdeskDesktop(desktopId: string): Promise<{ desktop: Des
  */
 export async function issueHelpdeskTicket(actor: SessionUser, desktopId: string, origin: string) {
   const runtime = getRuntime();
-  const desktop = await ownedDesktop(desktopId);
+  const desktop = await ownedDesktop(actor, desktopId);
   const ticket = await runtime.tickets.issue({
     userId: actor.id,
     desktopId,
@@ -296,15 +300,15 @@ export async function issueHelpdeskTicket(actor: SessionUser, desktopId: string,
 /** Consoles open on a person's desktop, in the shape of lib/desktops' openConsoles (`mine`: the viewer's own). */
 export async function helpdeskOpenConsoles(viewer: SessionUser, desktopId: string): Promise<OpenConsoleView[]> {
   const runtime = getRuntime();
-  await ownedDesktop(desktopId);
+  await ownedDesktop(viewer, desktopId);
   const open = await runtime.consoleSessions.openOn(desktopId);
   return open.map((s) => ({ id: s.id, startedAt: s.started_at, clientAddress: s.client_address, userAgent: s.user_agent, mine: s.user_id === viewer.id }));
 }
 
 /** How one console session of a person's desktop ended (or that it is open), in the shape of lib/desktops' consoleSessionStatus. */
-export async function helpdeskConsoleStatus(desktopId: string, sessionId: string): Promise<ConsoleSessionStatus | null> {
+export async function helpdeskConsoleStatus(actor: SessionUser, desktopId: string, sessionId: string): Promise<ConsoleSessionStatus | null> {
   const runtime = getRuntime();
-  await ownedDesktop(desktopId);
+  await ownedDesktop(actor, desktopId);
   const session = await runtime.consoleSessions.get(sessionId);
   if (!session || session.desktop_id !== desktopId) return null;
   return { id: session.id, endedAt: session.ended_at, endReason: session.end_reason, takenOverBy: session.taken_over_by };

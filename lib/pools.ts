@@ -4,7 +4,7 @@
  * Callers check that the person is an admin.
  */
 import 'server-only';
-import type { PoolDefinition } from '@/server/broker/pools';
+import { type PoolDefinition, confineTemplate } from '@/server/broker/pools';
 import type { DesktopState } from '@/server/db/schema';
 import { getRuntime } from '@/server/runtime-registry';
 import type { SessionUser } from './auth';
@@ -21,10 +21,13 @@ export async function poolSummaries(): Promise<PoolSummary[]> {
   return pools.map((pool) => ({ ...pool, desktops: counts[pool.name] ?? {} }));
 }
 
-/** Creates or replaces a pool (already validated); the reconcile loop applies new sizes. */
+/**
+ * Creates or replaces a pool (already validated); its template's files must be in the image
+ * folder (400 otherwise). The reconcile loop applies new sizes.
+ */
 export async function savePool(admin: SessionUser, pool: PoolDefinition, change: 'create' | 'update'): Promise<PoolDefinition> {
   const runtime = getRuntime();
-  await runtime.broker.definePools([pool]);
+  await runtime.broker.definePools([{ ...pool, template: confineTemplate(pool.template, runtime.config.imageDir) }]);
   await runtime.audit({ actor: admin.name, action: `pool ${change}`, target: pool.name, detail: pool as unknown as Record<string, unknown> });
   return runtime.broker.getPool(pool.name);
 }

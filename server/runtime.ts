@@ -1,6 +1,9 @@
 /**
- * Floe's backend, assembled: database, accounts, hypervisor, broker and console tickets. The
- * custom server creates it once and publishes it with `runtime-registry.ts`.
+ * Floe's backend, assembled: database, accounts, hypervisor, broker, console tickets and the
+ * console gate (server/consoles), plus the schedule that prunes spent tickets, old sign-ins and
+ * throttle rows. The custom server creates it once, connects the ways in (relay, proxy) to the
+ * gate, and publishes it with `runtime-registry.ts`. Pages see it through the FloeRuntime
+ * interface only.
  */
 import path from 'node:path';
 import type { Logger } from 'pino';
@@ -8,6 +11,13 @@ import { Accounts } from './accounts/accounts';
 import { Broker } from './broker/broker';
 import { ConsoleSessions } from './broker/console-sessions';
 import { ConsoleTickets } from './broker/console-tickets';
+import { consoleAccess } from './accounts/console-access';
+import { clientAddressOfRequest } from './accounts/client-address';
+import { signInServices } from './accounts/services';
+import { ConsoleGate } from './consoles/console-gate';
+import type { ConsoleEndReason } from './consoles/end-reasons';
+import type { ActiveConsoleSession } from './console/types';
+import type { Hypervisor } from './hypervisor/types';
 import { loadPoolFile } from './broker/pool-file';
 import { type PoolDefinition, demoPools } from './broker/pools';
 import { TemplateRollouts } from './broker/template-versions';
@@ -22,8 +32,19 @@ import { TemplateSnapshots } from './hypervisor/qemu/template-snapshot';
 import { log as rootLog } from './log';
 import { FloeMetrics } from './metrics';
 
-/** WebSocket close code for a console closed by Floe (taken over, signed out, closed by the helpdesk). */
-export const CONSOLE_CLOSED_BY_FLOE = 4001;
+/** What pages may ask of the consoles this process carries. */
+export interface LiveConsoles {
+  /** Live consoles of this process (browser and remote-viewer), with their bytes so far. */
+  liveSessions(): ActiveConsoleSession[];
+  /**
+   * Ends a console session on purpose (staff): its record is ended at once and the way in
+   * holding it closes it (this process's now, another replica's on its next sweep).
+   */
+  closeConsole(sessionId: string, reason: ConsoleEndReason, by?: string): Promise<boolean>;
+}
+
+/** How often spent tickets, old sign-ins and old throttle rows are deleted. */
+const PRUNE_EVERY_MS = 10 * 60_000;
 
 export interface FloeRuntime {
   config: FloeConfig;
@@ -31,7 +52,7 @@ export interface FloeRuntime {
   /** Whether the database takes writes now (probed once a second once started). */
   databaseHealth: DatabaseHealth;
   accounts: Accounts;
-  hypervisor: QemuHypervisor;
+  hypervisor: Hypervisor;
   broker: Broker;
   /** Template snapshots (instant desktops), kept under IMAGE_DIR/snapshots. */
   snapshots: TemplateSnapshots;
@@ -41,16 +62,19 @@ export interface FloeRuntime {
   consoleSessions: ConsoleSessions;
   log: Logger;
   metrics: FloeMetrics;
+  consoles: LiveConsoles;
   /** Where remote-viewer reaches this Floe's SPICE CONNECT proxy, when it runs. */
   spiceProxy?: { host: string; port: number };
-  /** The console relay of this process, once the server has created it. */
-  consoleRelay?: { closeSession(sessionKey: string, reason: string, code?: number): void };
-  /**
-   * Ends a console session on purpose (helpdesk disconnect): its record is ended at once and
-   * the relay holding it closes it (this process's now, another replica's on its next sweep).
-   */
-  closeConsole(sessionId: string, reason: string): Promise<boolean>;
   audit(entry: AuditEntry): Promise<void>;
+  /** Deletes spent tickets, sign-ins ended long ago and old throttle rows (also on a schedule: startPruning). */
+  prune(): Promise<void>;
+}
+
+/** The runtime as server/main.ts holds it: the gate itself, to connect the relay and the proxy. */
+export interface ServerRuntime extends FloeRuntime {
+  consoles: ConsoleGate;
+  /** Starts pruning on a schedule; returns its stop. */
+  startPruning(): () => void;
 }
 
 /**
@@ -60,7 +84,7 @@ export interface FloeRuntime {
 export async function createRuntime(
   config: FloeConfig,
   options: { pools?: PoolDefinition[]; bootTimeoutMs?: number } = {},
-): Promise<FloeRuntime> {
+): Promise<ServerRuntime> {
   const log = rootLog;
   const pools = options.pools ?? (config.poolsFile ? loadPoolFile(config.poolsFile) : demoPools);
   const database = await openDatabase({ dataDir: config.dataDir, databaseUrl: config.databaseUrl });
@@ -88,9 +112,26 @@ export async function createRuntime(
   });
   await broker.seedPools(pools);
   const audit = (entry: AuditEntry) => recordAudit(database.db, entry);
-  await consoleSessions.endAllOpen('Floe restarted');
+  await consoleSessions.endAllOpen('floe-stopped');
   await broker.recover();
-  const runtime: FloeRuntime = {
+  const signIn = signInServices(database.db);
+  const tickets = new ConsoleTickets(database.db, hypervisor);
+  const consoles = new ConsoleGate({
+    tickets,
+    records: consoleSessions,
+    browserSignIn: (req) => consoleAccess(req, database.db),
+    signInLive: (key, userId) => signIn.sessions.isLive(key, userId),
+    clientAddress: (req) => clientAddressOfRequest(req) ?? undefined,
+    log: log.child({ module: 'consoles' }),
+    onRefusal: (reason) => metrics.consoleRefused(reason),
+    onSessionBytes: (toDesktop, toBrowser) => metrics.consoleSessionEnded(toDesktop, toBrowser),
+  });
+  const prune = async () => {
+    await tickets.prune();
+    await signIn.sessions.prune();
+    await signIn.throttle.prune();
+  };
+  return {
     config,
     database,
     databaseHealth: new DatabaseHealth(database.db, log.child({ module: 'database' })),
@@ -99,16 +140,19 @@ export async function createRuntime(
     broker,
     snapshots,
     rollouts: new TemplateRollouts({ broker, store: broker.templateVersions, snapshots, imageDir: config.imageDir, audit, log: log.child({ module: 'templates' }) }),
-    tickets: new ConsoleTickets(database.db, hypervisor, consoleSessions),
+    tickets,
     consoleSessions,
+    consoles,
     log,
     metrics,
     audit,
-    async closeConsole(sessionId, reason) {
-      const ended = await consoleSessions.close(sessionId, reason);
-      runtime.consoleRelay?.closeSession(sessionId, reason, CONSOLE_CLOSED_BY_FLOE);
-      return ended;
+    prune,
+    startPruning() {
+      const run = () => void prune().catch((error: unknown) => log.error({ err: error }, 'pruning failed'));
+      run();
+      const timer = setInterval(run, PRUNE_EVERY_MS);
+      timer.unref();
+      return () => clearInterval(timer);
     },
   };
-  return runtime;
 }

@@ -331,7 +331,7 @@ test('a console open elsewhere is asked about first; continuing connects', async
 test('a console taken over is not reconnected by itself; the records say by whom', async () => {
   const t = setup({
     ticket: () => ({ status: 200, body: { path: '/console/ws?ticket=T', password: 'P', sessionId: 'S1' } }),
-    session: () => ({ status: 200, body: { session: { endedAt: 5000, endReason: 'taken over', takenOverBy: 'Helpdesk (Helen Okafor)' } } }),
+    session: () => ({ status: 200, body: { session: { endedAt: 5000, endReason: 'taken-over', takenOverBy: 'Helpdesk (Helen Okafor)' } } }),
   });
   t.connection.start();
   await until(() => FakeSpiceMainConn.instances.length === 1, 'a connection');

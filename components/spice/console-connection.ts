@@ -14,6 +14,7 @@
  */
 import type { SpiceError, SpiceMainConn, SpiceOutgoingMessage } from '@spice-project/spice-html5';
 import type { DesktopView } from '@/lib/desktops';
+import { FINAL_CONSOLE_ENDS, isConsoleEndReason } from '@/lib/console-ends';
 import {
   PAUSE_CODE,
   PAUSE_MESSAGES,
@@ -315,10 +316,20 @@ export class ConsoleConnection {
       if (response.status === 401) return { state: 'signed-out' };
       if (!response.ok) return undefined;
       const { session } = (await response.json()) as { session?: { endedAt: number | null; endReason: string | null; takenOverBy: string | null } };
-      const reason = session?.endReason ?? '';
-      if (reason === 'taken over') return { state: 'taken-over', by: session?.takenOverBy ?? null, at: session?.endedAt ?? Date.now() };
-      if (reason.startsWith('closed by ')) return { state: 'closed-by-staff', message: `${reason.slice('closed by '.length)} closed your console.` };
-      if (reason === 'signed out') return { state: 'signed-out' };
+      const reason = session?.endReason;
+      if (!isConsoleEndReason(reason) || !FINAL_CONSOLE_ENDS.has(reason)) return undefined;
+      const by = session?.takenOverBy ?? null;
+      switch (reason) {
+        case 'taken-over':
+          return { state: 'taken-over', by, at: session?.endedAt ?? Date.now() };
+        case 'closed-by-staff':
+          return { state: 'closed-by-staff', message: `${by ?? 'The helpdesk'} closed your console.` };
+        case 'signed-out':
+          return { state: 'signed-out' };
+        case 'access-revoked':
+          return { state: 'closed-by-staff', message: 'You may no longer use this console.' };
+      }
+      // desktop-stopped: the retry looks the desktop up and says how it ended.
       return undefined;
     } catch {
       return undefined;

@@ -18,3 +18,12 @@ export function rolesNeeded(allowed: readonly Role[]): string {
   const named = ROLES.filter((r) => r !== 'admin' && allowed.includes(r));
   return `the ${[...named, 'admin'].join(' or ')} role`;
 }
+
+/**
+ * Whether a staff member of `staffRole` may act on (open, reset, return…) a desktop whose owner
+ * has `ownerRole`: the helpdesk only on people's (`user`) desktops, admins on anyone's.
+ */
+export function mayOpenDesktopOf(staffRole: Role, ownerRole: Role | undefined): boolean {
+  if (staffRole === 'admin') return true;
+  return staffRole === 'helpdesk' && ownerRole === 'user';
+}

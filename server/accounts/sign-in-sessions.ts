@@ -109,6 +109,17 @@ export class SignInSessions {
     return { ok: true, userId: row.user_id, expiresAt: row.expires_at };
   }
 
+  /**
+   * Whether the session with database key `key` (not a cookie's id) is live for `userId`: for
+   * consoles that carry no cookie (remote-viewer), whose ticket names the sign-in it came from.
+   */
+  async isLive(key: string, userId: string): Promise<boolean> {
+    const row = await this.db.selectFrom('sign_in_sessions').selectAll().where('id', '=', key).executeTakeFirst();
+    if (!row || row.user_id !== userId || row.ended_at !== null) return false;
+    const now = this.now();
+    return now < row.expires_at && !(this.policy.idleMs > 0 && now - row.last_seen_at >= this.policy.idleMs);
+  }
+
   /** Ends one session (sign-out). Unknown or already ended ids are ignored. */
   async end(id: unknown, reason = 'signed out'): Promise<void> {
     if (typeof id !== 'string' || id.length === 0 || id.length > 200) return;

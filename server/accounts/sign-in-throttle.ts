@@ -253,6 +253,12 @@ export class SignInThrottle {
     return row?.locked_until != null ? Number(row.locked_until) : until;
   }
 
+  /** Deletes rows nobody touched for longer than a window plus a lock (Floe's prune schedule). */
+  async prune(): Promise<void> {
+    this.lastPrune = 0;
+    await this.pruneNow();
+  }
+
   /** Deletes rows nobody touched for longer than a window plus a lock, at most once a minute. */
   private async pruneNow(): Promise<void> {
     const now = this.now();

@@ -155,6 +155,20 @@ describe('reconcile', () => {
     assert.deepEqual((await t.broker.reconcile()).sparesStarted, [], 'maxSize 3 is reached');
   });
 
+  test('a pool whose desktops cannot start boots spares ever more rarely, not every pass', async () => {
+    const t = await setup([pool({ name: 'broken', kind: 'stateless', spares: 1 })]);
+    t.hypervisor.failStart = 'base image missing';
+    const first = await t.broker.reconcile();
+    assert.equal(first.sparesStarted.length, 1);
+    await t.broker.settle();
+    assert.equal((await t.broker.getDesktop(first.sparesStarted[0]!))?.state, 'failed');
+    const next = await t.broker.reconcile();
+    assert.deepEqual(next.discarded, first.sparesStarted, 'the failed one is discarded');
+    assert.deepEqual(next.sparesStarted, [], 'but no new spare is made at once');
+    await t.broker.settle();
+    assert.deepEqual((await t.broker.reconcile()).sparesStarted, []);
+  });
+
   test('a failed stateless desktop is discarded and replaced; a failed persistent one is kept', async () => {
     const t = await setup([pool({ name: 's', kind: 'stateless', spares: 1 }), pool({ name: 'k', kind: 'persistent' })]);
     await t.broker.reconcile();
@@ -186,7 +200,7 @@ describe('reconcile', () => {
     const closedAt = Date.now();
     for (const [i, d] of desktops.entries()) {
       await t.sessions.begin({ id: `session-${i}`, desktopId: d.id, userId: 'u1' });
-      await t.sessions.end({ sessionKey: `session-${i}`, endedAt: closedAt, bytesToBrowser: 0, bytesToDesktop: 0, endReason: 'browser closed' });
+      await t.sessions.end({ sessionKey: `session-${i}`, endedAt: closedAt, bytesToBrowser: 0, bytesToDesktop: 0, endReason: 'client-closed' });
     }
     await t.sessions.begin({ id: 'still-open', desktopId: desktops[2]!.id, userId: 'u1' });
     const deadlines = await Promise.all(desktops.map(async (d) => t.broker.policyDeadline((await t.broker.getDesktop(d.id))!, await t.broker.getPool(d.pool_name))));

@@ -59,6 +59,10 @@ export interface ReconcileReport {
 
 /** A desktop assigned but never connected to is left alone at least this long. */
 const FIRST_CONNECT_WINDOW_MS = 2 * 60_000;
+/** After a pool's desktop fails to boot, wait this long before the next spare, doubling each time… */
+const SPARE_BACKOFF_FIRST_MS = 10_000;
+/** …up to this. */
+const SPARE_BACKOFF_MAX_MS = 10 * 60_000;
 
 export class Broker {
   private readonly db: Kysely<Database>;
@@ -66,7 +70,9 @@ export class Broker {
   private readonly log: Logger;
   private readonly bootTimeoutMs: number;
   /** Boots in flight, so tests and shutdown can wait for them. */
-  private readonly boots = new Map<string, Promise<void>>();
+  private readonly boots = new Map<string, Promise<unknown>>();
+  /** Pools whose last spare failed to boot: no new spare before `until`. */
+  private readonly spareBackoff = new Map<string, { failures: number; until: number }>();
   /** Desktops Floe itself is stopping, whose exit is not a failure. */
   private readonly stopping = new Set<string>();
   /** When a person asked for a desktop that is still booting (for time-to-desktop). */
@@ -545,6 +551,7 @@ export class Broker {
   /** Boots spares until the pool has `spares` unassigned desktops ready or on their way. */
   private async topUpSpares(pool: PoolDefinition): Promise<string[]> {
     if (pool.spares === 0 || pool.draining) return [];
+    if (Date.now() < (this.spareBackoff.get(pool.name)?.until ?? 0)) return [];
     const created = await this.db.transaction().execute(async (trx) => {
       if (this.options.engine === 'postgres') {
         await trx.selectFrom('pools').select('name').where('name', '=', pool.name).forUpdate().execute();
@@ -576,7 +583,7 @@ export class Broker {
     this.track(desktopId, this.boot(desktopId, pool));
   }
 
-  private track(desktopId: string, work: Promise<void>): void {
+  private track(desktopId: string, work: Promise<unknown>): void {
     const done = work
       .catch((error: unknown) => this.log.error({ desktop: desktopId, err: messageOf(error) }, 'desktop boot ended with an error'))
       .finally(() => this.boots.delete(desktopId));
@@ -585,6 +592,18 @@ export class Broker {
 
   private async boot(desktopId: string, pool: PoolDefinition): Promise<void> {
     const started = Date.now();
+    const booted = await this.bootOnce(desktopId, pool, started);
+    // A pool whose desktops cannot start (its image is missing…) boots spares ever more rarely.
+    if (booted) this.spareBackoff.delete(pool.name);
+    else {
+      const failures = (this.spareBackoff.get(pool.name)?.failures ?? 0) + 1;
+      const waitMs = Math.min(SPARE_BACKOFF_MAX_MS, SPARE_BACKOFF_FIRST_MS * 2 ** (failures - 1));
+      this.spareBackoff.set(pool.name, { failures, until: Date.now() + waitMs });
+    }
+  }
+
+  /** Starts the VM and waits for it; false if the desktop failed. */
+  private async bootOnce(desktopId: string, pool: PoolDefinition, started: number): Promise<boolean> {
     try {
       const template = templateOf(pool, this.options.imageDir);
       // A desktop without a version has no disk yet: it is made from the current version, as a
@@ -604,27 +623,31 @@ export class Broker {
           template_version: version,
         }),
       );
-      await this.awaitReady(desktopId, pool);
+      if (!(await this.awaitReady(desktopId, pool))) return false;
       this.log.info({ desktop: desktopId, ms: Date.now() - started }, 'desktop booted');
       this.options.observer?.desktopBooted?.(pool.name, (Date.now() - started) / 1000);
+      return true;
     } catch (error) {
       await this.fail(desktopId, `The desktop could not start: ${messageOf(error)}`);
+      return false;
     }
   }
 
-  private async awaitReady(desktopId: string, pool: PoolDefinition): Promise<void> {
+  /** Waits for the guest; false if it failed (then the desktop is marked failed). */
+  private async awaitReady(desktopId: string, pool: PoolDefinition): Promise<boolean> {
     try {
       await this.hypervisor.waitReady(desktopId, templateOf(pool, this.options.imageDir).readiness, this.bootTimeoutMs);
     } catch (error) {
       await this.fail(desktopId, `The desktop did not finish booting: ${messageOf(error)}`);
-      return;
+      return false;
     }
     const row = await this.untilStored(desktopId, () => this.getDesktop(desktopId));
-    if (!row || row.state !== 'booting') return;
+    if (!row || row.state !== 'booting') return true;
     await this.untilStored(desktopId, () => this.setState(desktopId, row.user_id ? 'assigned' : 'ready', { booted_at: Date.now() }));
     const requested = this.requestedAt.get(desktopId);
     this.requestedAt.delete(desktopId);
     if (requested !== undefined) this.options.observer?.desktopDelivered?.(pool.name, (Date.now() - requested) / 1000, 'boot');
+    return true;
   }
 
   /**

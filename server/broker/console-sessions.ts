@@ -1,10 +1,13 @@
 /**
  * Console session records: who had which desktop's console open, from where, when, how many
- * bytes each way and why it ended. A session begins when its ticket's first (main) channel is
- * admitted and ends when the relay reports its last channel closed. "Is this desktop's console
+ * bytes each way and why it ended (a ConsoleEndReason, with who caused it in `taken_over_by`).
+ * The console gate (server/consoles) begins a session when its main channel is really open and
+ * ends it on every path. "Is this desktop's console
  * open elsewhere?" and the idle policy read these records, never an in-memory flag.
  */
 import type { Kysely } from 'kysely';
+import { type ConsoleEndReason, isConsoleEndReason } from '../consoles/end-reasons';
+import { mayOpenDesktopOf } from '../accounts/roles';
 import type { ConsoleSession, Database } from '../db/schema';
 
 export interface ConsoleSessionEnd {
@@ -12,7 +15,7 @@ export interface ConsoleSessionEnd {
   endedAt: number;
   bytesToDesktop: number;
   bytesToBrowser: number;
-  endReason: string;
+  endReason: ConsoleEndReason;
 }
 
 export class ConsoleSessions {
@@ -48,7 +51,7 @@ export class ConsoleSessions {
     if (others.length > 0) {
       await this.db
         .updateTable('console_sessions')
-        .set({ ended_at: now, end_reason: 'taken over', taken_over_by: takenOverBy })
+        .set({ ended_at: now, end_reason: 'taken-over' satisfies ConsoleEndReason, taken_over_by: takenOverBy })
         .where('id', 'in', others.map((o) => o.id))
         .where('ended_at', 'is', null)
         .execute();
@@ -79,39 +82,60 @@ export class ConsoleSessions {
   }
 
   /**
-   * Of the sessions live in a relay (`ids`), those that must close now, with the reason shown
-   * to the person: ended elsewhere (taken over, closed by the helpdesk), their sign-in ended,
-   * or their desktop is no longer running for its owner. Their records are ended here.
+   * Of the sessions live in this Floe (`ids`), those that must close now, with the reason: ended
+   * elsewhere (taken over, closed by staff), their sign-in ended, their account disabled or no
+   * longer allowed on that desktop (a demoted helpdesk member; helpdesk on staff's desktop), or
+   * their desktop no longer running for its owner. Their records are ended here.
    */
-  async toClose(ids: string[]): Promise<{ id: string; reason: string }[]> {
+  async toClose(ids: string[]): Promise<{ id: string; reason: ConsoleEndReason }[]> {
     if (ids.length === 0) return [];
     const rows = await this.db
       .selectFrom('console_sessions as c')
       .leftJoin('desktops as d', 'd.id', 'c.desktop_id')
       .leftJoin('sign_in_sessions as s', 's.id', 'c.sign_in_session_id')
-      .select(['c.id', 'c.ended_at', 'c.end_reason', 'd.state', 's.ended_at as sign_in_ended_at', 's.expires_at as sign_in_expires_at'])
+      .leftJoin('users as u', 'u.id', 'c.user_id')
+      .leftJoin('users as o', 'o.id', 'd.user_id')
+      .select([
+        'c.id',
+        'c.ended_at',
+        'c.end_reason',
+        'c.user_id',
+        'd.state',
+        'd.user_id as owner_id',
+        's.ended_at as sign_in_ended_at',
+        's.expires_at as sign_in_expires_at',
+        'u.role',
+        'u.disabled',
+        'o.role as owner_role',
+      ])
       .where('c.id', 'in', ids)
       .execute();
     const now = Date.now();
-    const closing: { id: string; reason: string }[] = [];
+    const closing: { id: string; reason: ConsoleEndReason }[] = [];
+    const toEnd: { id: string; reason: ConsoleEndReason }[] = [];
     for (const row of rows) {
-      if (row.ended_at !== null) closing.push({ id: row.id, reason: row.end_reason ?? 'closed' });
-      else if (row.sign_in_ended_at != null || (row.sign_in_expires_at != null && row.sign_in_expires_at < now)) {
-        closing.push({ id: row.id, reason: 'signed out' });
-      } else if (row.state !== 'assigned' && row.state !== 'booting') closing.push({ id: row.id, reason: 'desktop stopped' });
+      if (row.ended_at !== null) {
+        closing.push({ id: row.id, reason: isConsoleEndReason(row.end_reason) ? row.end_reason : 'closed-by-staff' });
+        continue;
+      }
+      let reason: ConsoleEndReason | undefined;
+      if (row.sign_in_ended_at != null || (row.sign_in_expires_at != null && row.sign_in_expires_at < now)) reason = 'signed-out';
+      else if (!row.role || row.disabled) reason = 'access-revoked';
+      else if (row.user_id !== row.owner_id && !mayOpenDesktopOf(row.role, row.owner_role ?? undefined)) reason = 'access-revoked';
+      else if (row.state !== 'assigned' && row.state !== 'booting') reason = 'desktop-stopped';
+      if (reason) toEnd.push({ id: row.id, reason });
     }
-    const toEnd = closing.filter((c) => rows.find((r) => r.id === c.id)?.ended_at === null);
     for (const { id, reason } of toEnd) {
       await this.db.updateTable('console_sessions').set({ ended_at: now, end_reason: reason }).where('id', '=', id).where('ended_at', 'is', null).execute();
     }
-    return closing;
+    return [...closing, ...toEnd];
   }
 
-  /** Ends an open session on purpose (helpdesk disconnect); the relay closes it. */
-  async close(id: string, reason: string): Promise<boolean> {
+  /** Ends an open session on purpose (staff closed it, `by` says who); the gate closes it. */
+  async close(id: string, reason: ConsoleEndReason, by?: string): Promise<boolean> {
     const result = await this.db
       .updateTable('console_sessions')
-      .set({ ended_at: Date.now(), end_reason: reason })
+      .set({ ended_at: Date.now(), end_reason: reason, taken_over_by: by ?? null })
       .where('id', '=', id)
       .where('ended_at', 'is', null)
       .executeTakeFirst();
@@ -157,7 +181,7 @@ export class ConsoleSessions {
   }
 
   /** Ends every session still marked open (used at start: a restarted Floe has no live consoles). */
-  async endAllOpen(reason: string): Promise<number> {
+  async endAllOpen(reason: ConsoleEndReason): Promise<number> {
     const result = await this.db
       .updateTable('console_sessions')
       .set({ ended_at: Date.now(), end_reason: reason })

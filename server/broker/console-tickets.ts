@@ -1,17 +1,16 @@
 /**
  * Console tickets: short-lived proof that one signed-in user may open one desktop's console from
  * the portal's own origin. A ticket is 30 random bytes; only its sha256 is stored (in the
- * database, so any portal replica can check it). It starts ONE console session: the first
- * connection must be SPICE's main channel and claims the ticket; the session's other channels
- * reuse it while it lives. Each ticket also sets a fresh SPICE password on the desktop, valid
- * just long enough for the channels to log in.
+ * database, so any portal replica can check it). It starts ONE console session: the console
+ * gate (server/consoles) claims it for the first connection and refuses it to every other one
+ * but that session's own channels. Each ticket also sets a fresh SPICE password on the desktop,
+ * valid just long enough for the channels to log in. Issuance is limited per person.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { Database } from '../db/schema';
 import type { Hypervisor } from '../hypervisor/types';
-import type { ConsoleSessions } from './console-sessions';
-import { DesktopNotFoundError, DesktopNotReadyError } from './errors';
+import { DesktopNotFoundError, DesktopNotReadyError, TooManyTicketsError } from './errors';
 
 /** The origin tickets for native clients (remote-viewer through the SPICE proxy) are bound to. */
 export const REMOTE_VIEWER_ORIGIN = 'remote-viewer';
@@ -28,19 +27,25 @@ export interface ConsoleTicket {
   expiresAt: number;
 }
 
-export type TicketCheck =
+/** What a presented ticket allows, looked at without using it up. */
+export type TicketInspection =
   | {
       ok: true;
-      sessionKey: string;
+      /** The ticket's id (its sha256): the console session it starts is recorded under it. */
+      id: string;
       userId: string;
       desktopId: string;
       host: string;
       port: number;
-      firstChannel: boolean;
-      /** Sessions this one took over (ended in the records): the relay closes them. */
-      takenOver: string[];
+      /** The sign-in the ticket was issued under, whose end closes the console. */
+      signInSessionId: string | null;
+      /** A first connection already used the ticket to start its session. */
+      claimed: boolean;
     }
   | { ok: false; status: 401 | 403 | 404; reason: string };
+
+/** How many tickets one person may be issued per minute (each rotates the desktop's SPICE password). */
+export const TICKETS_PER_MINUTE = 20;
 
 const hashTicket = (ticket: string) => createHash('sha256').update(ticket).digest('hex');
 
@@ -48,12 +53,13 @@ export class ConsoleTickets {
   constructor(
     private readonly db: Kysely<Database>,
     private readonly hypervisor: Hypervisor,
-    private readonly sessions: ConsoleSessions,
+    private readonly options: { ticketsPerMinute?: number } = {},
   ) {}
 
   /**
    * Issues a ticket for `userId` to open the console of `desktopId`, which must be running and
-   * theirs; with `onBehalf` (the caller checked the helpdesk role) it may be someone else's.
+   * theirs; with `onBehalf` (the caller checked the staff member's rights) it may be someone
+   * else's. More than TICKETS_PER_MINUTE in a minute are refused (TooManyTicketsError, 429).
    */
   async issue(input: {
     userId: string;
@@ -69,11 +75,19 @@ export class ConsoleTickets {
       .executeTakeFirst();
     if (!desktop?.user_id || (desktop.user_id !== input.userId && !input.onBehalf)) throw new DesktopNotFoundError();
     if (desktop.state !== 'assigned') throw new DesktopNotReadyError(desktop.state);
+    const now = Date.now();
+    const recent = await this.db
+      .selectFrom('console_tickets')
+      .select((eb) => eb.fn.countAll<number>().as('count'))
+      .where('user_id', '=', input.userId)
+      .where('created_at', '>', now - 60_000)
+      .executeTakeFirst();
+    const limit = this.options.ticketsPerMinute ?? TICKETS_PER_MINUTE;
+    if (Number(recent?.count ?? 0) >= limit) throw new TooManyTicketsError(limit);
     // Hex, so a ticket can also stand in a host name (<ticket>.console.floe for remote-viewer).
     const ticket = randomBytes(30).toString('hex');
     // SPICE passwords are ASCII and at most 59 characters.
     const password = randomBytes(24).toString('base64url');
-    const now = Date.now();
     const expiresAt = now + TICKET_LIFETIME_SECONDS * 1000;
     await this.hypervisor.setConsolePassword(input.desktopId, password, TICKET_LIFETIME_SECONDS);
     await this.db
@@ -94,21 +108,15 @@ export class ConsoleTickets {
   }
 
   /**
-   * Checks a ticket presented on a console connection. The first connection claims the ticket
-   * (it must then be the main channel: `firstChannel`) and begins the console session record;
-   * later ones join that session.
+   * Looks at a ticket presented on a console connection from `origin`: unexpired, issued to
+   * that origin, its desktop still running for the same owner. Does not use it up (`claim`).
    */
-  async check(
-    ticket: string | null,
-    origin: string | undefined,
-    client: { address?: string; userAgent?: string } = {},
-  ): Promise<TicketCheck> {
+  async inspect(ticket: string | null | undefined, origin: string | undefined): Promise<TicketInspection> {
     if (!ticket) return { ok: false, status: 401, reason: 'console ticket missing' };
     const id = hashTicket(ticket);
     const row = await this.db.selectFrom('console_tickets').selectAll().where('id', '=', id).executeTakeFirst();
     if (!row) return { ok: false, status: 401, reason: 'console ticket unknown' };
-    const now = Date.now();
-    if (now > row.expires_at) return { ok: false, status: 401, reason: 'console ticket expired' };
+    if (Date.now() > row.expires_at) return { ok: false, status: 401, reason: 'console ticket expired' };
     if (origin !== row.origin) return { ok: false, status: 403, reason: 'console ticket issued to another origin' };
     const desktop = await this.db
       .selectFrom('desktops')
@@ -119,37 +127,27 @@ export class ConsoleTickets {
     if (!desktop || desktop.user_id !== owner || desktop.state !== 'assigned' || !desktop.spice_port) {
       return { ok: false, status: 404, reason: 'desktop not running' };
     }
-    let firstChannel = false;
-    let takenOver: string[] = [];
-    if (row.session_started_at === null) {
-      const claimed = await this.db
-        .updateTable('console_tickets')
-        .set({ session_started_at: now })
-        .where('id', '=', id)
-        .where('session_started_at', 'is', null)
-        .executeTakeFirst();
-      firstChannel = Number(claimed.numUpdatedRows) === 1;
-      if (firstChannel) {
-        takenOver = await this.sessions.begin({
-          id,
-          desktopId: row.desktop_id,
-          userId: row.user_id,
-          clientAddress: client.address,
-          userAgent: client.userAgent,
-          signInSessionId: row.sign_in_session_id ?? undefined,
-        });
-      }
-    }
     return {
       ok: true,
-      sessionKey: id,
+      id,
       userId: row.user_id,
       desktopId: row.desktop_id,
       host: desktop.spice_host ?? '127.0.0.1',
       port: desktop.spice_port,
-      firstChannel,
-      takenOver,
+      signInSessionId: row.sign_in_session_id,
+      claimed: row.session_started_at !== null,
     };
+  }
+
+  /** Uses a ticket up for its one console session; false if another connection already did. */
+  async claim(id: string): Promise<boolean> {
+    const claimed = await this.db
+      .updateTable('console_tickets')
+      .set({ session_started_at: Date.now() })
+      .where('id', '=', id)
+      .where('session_started_at', 'is', null)
+      .executeTakeFirst();
+    return Number(claimed.numUpdatedRows) === 1;
   }
 
   /** Deletes tickets that expired more than an hour ago. */

@@ -42,3 +42,9 @@ export class PoolDrainingError extends BrokerError {
     super(`"${poolTitle}" is being retired and gives out no new desktops; please ask the helpdesk.`, 503);
   }
 }
+
+export class TooManyTicketsError extends BrokerError {
+  constructor(perMinute: number) {
+    super(`Too many console connections asked for (more than ${perMinute} a minute); wait a minute and try again.`, 429);
+  }
+}

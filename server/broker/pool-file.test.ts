@@ -1,10 +1,11 @@
-/** The pool file: a good file loads with paths made absolute; a bad one is refused naming the pool and field. */
+/** The pool file: a good file loads with paths made absolute; a bad one is refused naming the pool and field. Run-time templates are confined to the image folder. */
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
 import { loadPoolFile } from './pool-file';
+import { confineTemplate } from './pools';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'floe-pools-'));
 after(() => fs.rmSync(dir, { recursive: true, force: true }));
@@ -51,4 +52,24 @@ test('bad files are refused with a message naming the field', () => {
     assert.throws(() => loadPoolFile(write('bad.json', content)), message);
   }
   assert.throws(() => loadPoolFile(path.join(dir, 'missing.json')), /missing\.json is not valid: ENOENT/);
+});
+
+test('templates saved at run time must name files inside the image folder', () => {
+  const imageDir = fs.mkdtempSync(path.join(os.tmpdir(), 'floe-images-'));
+  const outside = fs.mkdtempSync(path.join(os.tmpdir(), 'floe-outside-'));
+  try {
+    fs.writeFileSync(path.join(imageDir, 'office.qcow2'), '');
+    fs.writeFileSync(path.join(outside, 'disk.qcow2'), '');
+    fs.symlinkSync(path.join(outside, 'disk.qcow2'), path.join(imageDir, 'link.qcow2'));
+    const template = (baseImage: string) => ({ baseImage, readiness: { kind: 'delay' as const, seconds: 1 } });
+    const confined = confineTemplate(template('office.qcow2'), imageDir);
+    assert.equal(confined !== 'demo' && confined.baseImage, path.join(fs.realpathSync(imageDir), 'office.qcow2'));
+    assert.equal(confineTemplate('demo', imageDir), 'demo');
+    for (const bad of [path.join(outside, 'disk.qcow2'), '../' + path.basename(outside) + '/disk.qcow2', 'link.qcow2', 'missing.qcow2', '.']) {
+      assert.throws(() => confineTemplate(template(bad), imageDir), (error: Error & { status?: number }) => error.status === 400 && /template\.baseImage/.test(error.message), bad);
+    }
+  } finally {
+    fs.rmSync(imageDir, { recursive: true, force: true });
+    fs.rmSync(outside, { recursive: true, force: true });
+  }
 });

@@ -3,7 +3,10 @@
  * admin request is refused with a message naming the field. The demo pool uses the bundled demo
  * guest (built by guest/build.sh into the image folder).
  */
+import fs from 'node:fs';
+import path from 'node:path';
 import { z } from 'zod';
+import { BrokerError } from './errors';
 import { demoTemplate } from '../hypervisor/qemu/demo-template';
 import type { TemplateSpec } from '../hypervisor/types';
 
@@ -84,4 +87,32 @@ export function templateOf(pool: PoolDefinition, imageDir: string): TemplateSpec
   const t = pool.template;
   if (t === 'demo') return { ...demoTemplate(imageDir), memoryMiB: pool.memoryMiB, vcpus: pool.vcpus };
   return { ...t, memoryMiB: pool.memoryMiB, vcpus: pool.vcpus };
+}
+
+/**
+ * Resolves a template's files (base image, kernel, initrd) for a pool saved at run time (the
+ * admin's form): relative paths are taken from the image folder, and every file must exist
+ * inside it (symbolic links followed), so a pool cannot be backed by any other file Floe can
+ * read, such as another person's disk. Throws a 400 naming the field. Returns the template with
+ * absolute paths.
+ */
+export function confineTemplate(template: PoolDefinition['template'], imageDir: string): PoolDefinition['template'] {
+  if (template === 'demo') return template;
+  const root = fs.realpathSync(imageDir);
+  const confined = { ...template };
+  for (const field of ['baseImage', 'kernel', 'initrd'] as const) {
+    const given = template[field];
+    if (given === undefined) continue;
+    let real: string;
+    try {
+      real = fs.realpathSync(path.resolve(root, given));
+    } catch {
+      throw new BrokerError(`template.${field}: there is no file "${given}" in the image folder.`, 400);
+    }
+    if (!real.startsWith(root + path.sep) || !fs.statSync(real).isFile()) {
+      throw new BrokerError(`template.${field}: "${given}" must be a file inside the image folder (${root}).`, 400);
+    }
+    confined[field] = real;
+  }
+  return confined;
 }

@@ -590,3 +590,67 @@ test('a slow desktop pauses the WebSocket instead of buffering without bound', T
   await waitFor(() => desktop.receivedBytes >= link.length + total, 'the desktop to receive everything', 10_000);
   assert.equal(sha256(desktop.received()), sha256(link, payload));
 });
+
+test('a refused channel claiming to be main does not end the live session it tried to join', TEST_TIMEOUT, async (t) => {
+  let mainOpen = false;
+  const rig = await Rig.start(t, {
+    admission: {
+      admitChannel: (link) => {
+        if (link.channelType !== spiceChannelTypes.main) return undefined;
+        if (mainOpen) return 'console ticket already used';
+        mainOpen = true;
+        return undefined;
+      },
+    },
+  });
+  rig.desktop.onConnection = echo;
+  const main = await rig.openChannel('a', spiceChannelTypes.main);
+  await rig.desktop.connection(0);
+  const replay = await rig.openChannel('a', spiceChannelTypes.main);
+  assert.deepEqual(await replay.closed, { code: 1008, reason: 'console ticket already used' });
+  const display = await rig.openChannel('a', spiceChannelTypes.display);
+  await rig.desktop.connection(1);
+  assert.ok(main.isOpen && display.isOpen, 'the live console keeps running');
+  assert.equal(rig.session('a')?.channels, 2);
+  main.ws.close();
+  assert.equal((await display.closed).code, 1000, 'its own main channel closing still ends it');
+});
+
+test('upgrades being admitted are capped per client address (429)', TEST_TIMEOUT, async (t) => {
+  let release: () => void = () => {};
+  const held = new Promise<void>((resolve) => (release = resolve));
+  const desktop = await FakeDesktop.start();
+  const relay = createConsoleRelay({
+    maxPendingUpgradesPerAddress: 2,
+    resolve: async () => {
+      await held;
+      return { target: { host: '127.0.0.1', port: desktop.port }, sessionKey: 'a' };
+    },
+  });
+  const server = http.createServer();
+  let upgrades = 0;
+  server.on('upgrade', (req, socket, head) => {
+    upgrades += 1;
+    relay.handleUpgrade(req, socket, head);
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  t.after(async () => {
+    release();
+    await relay.close();
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
+    await desktop.close();
+  });
+  const url = `ws://127.0.0.1:${(server.address() as net.AddressInfo).port}/console/ws`;
+  const waiting = [new WebSocket(url, 'binary'), new WebSocket(url, 'binary')];
+  for (const ws of waiting) ws.on('error', () => {});
+  await waitFor(() => upgrades === 2, 'both upgrades to be held');
+  const third = new WebSocket(url, 'binary');
+  third.on('error', () => {});
+  const [, res] = (await once(third, 'unexpected-response')) as [http.ClientRequest, http.IncomingMessage];
+  assert.equal(res.statusCode, 429);
+  release();
+  await Promise.all(waiting.map((ws) => once(ws, 'open')));
+  for (const ws of waiting) ws.terminate();
+});

@@ -4,8 +4,10 @@
  * desktop. It knows nothing of tickets or desktops: the `resolve` function it is given turns a
  * request into a target and a session key, or a refusal, which is answered as plain HTTP before
  * any byte reaches the desktop. Channels sharing a session key form a console session; when the
- * session's main channel closes, the relay closes the rest, and it reports each session once
- * when its last channel has closed. One timer pings every WebSocket.
+ * session's admitted main channel closes, the relay closes the rest (a refused channel, even one
+ * claiming to be main, never ends the session it tried to join), and it reports each session
+ * once when its last channel has closed. Upgrades still being admitted are capped per client
+ * address. One timer pings every WebSocket.
  */
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
@@ -46,6 +48,8 @@ export interface ConsoleRelayOptions {
   pingIntervalMs?: number;
   /** Open channels (and upgrades on their way) allowed per session; more are answered 429. Default 8. */
   maxChannelsPerSession?: number;
+  /** Upgrades being admitted (not yet WebSockets) allowed per client address; more are answered 429. Default 16. */
+  maxPendingUpgradesPerAddress?: number;
   /** Called once per session when its last channel has closed. It should not throw. */
   onSessionEnd?: (summary: ConsoleSessionSummary) => void;
   /** Called for every refused upgrade (its HTTP status) or channel (1008), with the reason. */
@@ -67,6 +71,9 @@ export function createConsoleRelay(options: ConsoleRelayOptions): ConsoleRelay {
   const isAllowedOrigin = options.isAllowedOrigin ?? (() => true);
   const maxChannelsPerSession = options.maxChannelsPerSession ?? 8;
   const pingIntervalMs = options.pingIntervalMs ?? 30_000;
+  const maxPendingPerAddress = options.maxPendingUpgradesPerAddress ?? 16;
+  /** Upgrades being admitted, by client address. */
+  const pendingByAddress = new Map<string, number>();
 
   const server = new WebSocketServer({
     noServer: true,
@@ -100,14 +107,33 @@ export function createConsoleRelay(options: ConsoleRelayOptions): ConsoleRelay {
 
   function handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): boolean {
     if (pathOf(req.url) !== consolePath) return false;
-    admit(req, socket, head).catch(() => {
+    const address = req.socket.remoteAddress ?? 'unknown';
+    const pending = pendingByAddress.get(address) ?? 0;
+    if (pending >= maxPendingPerAddress) {
+      report(429, 'too many console upgrades from this address');
+      refuseUpgrade(socket, 429, 'too many console upgrades from this address');
+      return true;
+    }
+    pendingByAddress.set(address, pending + 1);
+    let released = false;
+    const release = (): void => {
+      if (released) return;
+      released = true;
+      const left = (pendingByAddress.get(address) ?? 1) - 1;
+      if (left > 0) pendingByAddress.set(address, left);
+      else pendingByAddress.delete(address);
+    };
+    socket.once('close', release);
+    admit(req, socket, head, release).catch(() => {
+      release();
       report(503, 'console unavailable');
       refuseUpgrade(socket, 503, 'console unavailable');
     });
     return true;
   }
 
-  async function admit(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+  /** `admitted` is called once the upgrade is no longer pending (a WebSocket, or refused). */
+  async function admit(req: IncomingMessage, socket: Duplex, head: Buffer, admitted: () => void): Promise<void> {
     const ignoreError = (): void => {};
     socket.on('error', ignoreError);
     const refuse = (status: number, reason: string): void => {
@@ -160,6 +186,7 @@ export function createConsoleRelay(options: ConsoleRelayOptions): ConsoleRelay {
       }
       settled = true;
       reserved.reservedChannels -= 1;
+      admitted();
       openChannel(reserved, admission, ws);
     });
   }
@@ -174,7 +201,7 @@ export function createConsoleRelay(options: ConsoleRelayOptions): ConsoleRelay {
 
   function openChannel(session: ConsoleSession, admission: ConsoleAdmission, ws: WebSocket): void {
     const channel = new ConsoleChannel(ws, admission.target, {
-      admit: (_channel, link) => admitChannel(session, admission, link),
+      admit: (channel, link) => admitChannel(session, admission, channel, link),
       finished: (closed) => channelFinished(session, closed),
     });
     channels.add(channel);
@@ -187,10 +214,12 @@ export function createConsoleRelay(options: ConsoleRelayOptions): ConsoleRelay {
   function admitChannel(
     session: ConsoleSession,
     admission: ConsoleAdmission,
+    channel: ConsoleChannel,
     link: SpiceLinkInfo,
   ): string | undefined {
     const refusal = channelRefusal(session, admission, link);
     if (refusal !== undefined) report(1008, refusal);
+    else if (link.channelType === spiceChannelTypes.main) session.mainChannel ??= channel;
     return refusal;
   }
 
@@ -215,7 +244,7 @@ export function createConsoleRelay(options: ConsoleRelayOptions): ConsoleRelay {
   function channelFinished(session: ConsoleSession, channel: ConsoleChannel): void {
     channels.delete(channel);
     session.remove(channel);
-    if (channel.link?.channelType === spiceChannelTypes.main && session.closingReason === undefined) {
+    if (channel === session.mainChannel && session.closingReason === undefined) {
       closeWholeSession(session, channel.endReason ?? 'main channel closed', 1000, 'main channel closed');
     }
     endIfEmpty(session, channel.endReason);

@@ -14,6 +14,8 @@ export class ConsoleSession {
   /** WebSocket channels that ever opened in this session. */
   openedChannels = 0;
   startedAt = 0;
+  /** The session's admitted main channel: when it closes, the session closes. */
+  mainChannel: ConsoleChannel | undefined;
   /** Set when the whole session is being closed; that reason ends it. */
   closingReason: string | undefined;
   private closedBytesToDesktop = 0;

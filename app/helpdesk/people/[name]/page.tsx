@@ -15,6 +15,7 @@ import { StaffNotices } from '@/components/helpdesk/StaffNotice';
 import { TopBar } from '@/components/TopBar';
 import { requireRole } from '@/lib/auth';
 import { personPage } from '@/lib/helpdesk';
+import { describeConsoleEnd } from '@/lib/console-ends';
 
 export const dynamic = 'force-dynamic';
 export const metadata = { title: 'Person · Helpdesk · Floe' };
@@ -167,7 +168,7 @@ export default async function PersonPage({ params }: { params: Promise<{ name: s
                     <td>
                       {formatBytes(s.bytesToBrowser)} / {formatBytes(s.bytesToDesktop)}
                     </td>
-                    <td>{s.endReason === 'taken over' && s.takenOverBy ? `taken over by ${s.takenOverBy}` : (s.endReason ?? '–')}</td>
+                    <td>{describeConsoleEnd(s.endReason, s.takenOverBy)}</td>
                   </tr>
                 ))}
               </tbody>

@@ -11,9 +11,9 @@ export const dynamic = 'force-dynamic';
 
 export async function GET(_request: Request, context: { params: Promise<{ id: string }> }) {
   try {
-    await requireApiRole('helpdesk');
+    const user = await requireApiRole('helpdesk');
     const { id } = await context.params;
-    const found = await helpdeskDesktop(id);
+    const found = await helpdeskDesktop(user, id);
     if (!found) return jsonError(404, 'There is no such desktop (it may have been recycled).');
     return NextResponse.json({ desktop: found.desktop, owner: found.owner }, { headers: { 'Cache-Control': 'no-store' } });
   } catch (error) {

@@ -15,9 +15,9 @@ export const dynamic = 'force-dynamic';
 export const metadata = { title: 'Helpdesk console · Floe' };
 
 export default async function HelpdeskConsolePage({ params }: { params: Promise<{ id: string }> }) {
-  await requireRole('helpdesk');
+  const user = await requireRole('helpdesk');
   const { id } = await params;
-  const found = await helpdeskDesktop(safeDecode(id));
+  const found = await helpdeskDesktop(user, safeDecode(id));
   if (!found) notFound();
   return (
     <DesktopConsole

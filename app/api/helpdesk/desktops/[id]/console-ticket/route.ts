@@ -1,7 +1,7 @@
 /**
  * Helpdesk: a console ticket for someone else's running desktop, in the same shape as
  * /api/desktops/[id]/console-ticket ({path, sessionId, password, expiresAt}). The console it
- * opens takes the desktop over; the person's session ends "taken over" by "Helpdesk (name)".
+ * opens takes the desktop over; the person's session ends taken-over, by "Helpdesk (name)".
  * Every ticket is in the audit log.
  */
 import { NextResponse } from 'next/server';

@@ -12,9 +12,9 @@ export const dynamic = 'force-dynamic';
 
 export async function GET(_request: Request, context: { params: Promise<{ id: string; sessionId: string }> }) {
   try {
-    await requireApiRole('helpdesk');
+    const user = await requireApiRole('helpdesk');
     const { id, sessionId } = await context.params;
-    const status = await helpdeskConsoleStatus(id, sessionId);
+    const status = await helpdeskConsoleStatus(user, id, sessionId);
     if (!status) return jsonError(404, 'There is no such console session on this desktop.');
     return NextResponse.json({ session: status }, { headers: { 'Cache-Control': 'no-store' } });
   } catch (error) {
