@@ -21,6 +21,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { QemuHypervisor } from '../server/hypervisor/qemu/qemu-hypervisor';
 import { processLiveness } from '../server/hypervisor/qemu/process-check';
+import { TEMPLATE_VM_PREFIX } from '../server/hypervisor/qemu/template-snapshot';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const PASSWORD = 'drill-password-1';
@@ -104,15 +105,17 @@ async function timeToRecover(url: string, limitMs = 60_000): Promise<number> {
   return Number.POSITIVE_INFINITY;
 }
 
-/** The desktops running now, with their pids and disks. */
+/** The desktops running now, with their pids and disks (a template VM building a snapshot quits by design: not a desktop). */
 async function snapshot(vmsDir: string): Promise<{ id: string; pid: number; disk: string }[]> {
   const observer = new QemuHypervisor({ dataDir: vmsDir, accelerator: 'tcg', observeOnly: true });
-  return (await observer.list()).map((vm) => ({ id: vm.id, pid: vm.pid, disk: path.join(observer.desktopFolder(vm.id), 'disk.qcow2') }));
+  return (await observer.list()).filter((vm) => !vm.id.startsWith(TEMPLATE_VM_PREFIX)).map((vm) => ({ id: vm.id, pid: vm.pid, disk: path.join(observer.desktopFolder(vm.id), 'disk.qcow2') }));
 }
 
 /** Desktops of `before` whose QEMU or disk is gone (a desktop the drill killed itself is not counted). */
 function lostOf(before: { id: string; pid: number; disk: string }[], except: string[] = []): number {
-  return before.filter((vm) => !except.includes(vm.id) && (processLiveness(vm.pid) === 'dead' || !fs.existsSync(vm.disk))).length;
+  const lost = before.filter((vm) => !except.includes(vm.id) && (processLiveness(vm.pid) === 'dead' || !fs.existsSync(vm.disk)));
+  for (const vm of lost) console.error(`  lost: ${vm.id} (pid ${vm.pid}, disk ${vm.disk})`);
+  return lost.length;
 }
 
 async function waitForVms(vmsDir: string, count: number, timeoutMs = 60_000): Promise<void> {

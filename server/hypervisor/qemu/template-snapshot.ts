@@ -27,6 +27,9 @@ import { isProcessRunning } from './process-check';
 import { QEMU_BINARY, buildQemuArgs, desktopPaths } from './qemu-command';
 
 const snapshotLog = log.child({ module: 'template-snapshot' });
+
+/** Ids of the VMs that build snapshots start with this: Floe's own, never a person's desktop. */
+export const TEMPLATE_VM_PREFIX = 'template-';
 const execFileAsync = promisify(execFile);
 
 /** Bumped when the way snapshots are made changes: every old one is then rebuilt. */
@@ -276,7 +279,7 @@ export class TemplateSnapshots implements SnapshotSource {
     const buildId = `${process.pid}-${started}`;
     const work = `${final.folder}.building-${buildId}`;
     const files = snapshotFiles(this.root, path.basename(work));
-    const vmId = `template-${key.slice(0, 16)}`;
+    const vmId = `${TEMPLATE_VM_PREFIX}${key.slice(0, 16)}`;
     snapshotLog.info({ key, version, vm: vmId }, 'building template snapshot');
     try {
       await removeAbandonedBuilds(this.root, key);
