@@ -5,6 +5,8 @@
  * - assign: 200 parallel assignDesktop calls for 200 users on a SQLite database with a fake
  *   hypervisor (ms per assignment, p50/p99, and that no desktop was given twice).
  * - boot: the demo guest under real QEMU from start to ready marker (seconds, accelerator).
+ * - instant desktops (bench/instant-clones.ts): snapshot, accelerator decision, open with no
+ *   spare, spare replenish, 20 clones, memory per clone with KSM.
  */
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -25,6 +27,7 @@ import { openDatabase } from '../server/db/database';
 import { FakeHypervisor } from '../server/hypervisor/fake/fake-hypervisor';
 import { demoTemplate } from '../server/hypervisor/qemu/demo-template';
 import { QemuHypervisor } from '../server/hypervisor/qemu/qemu-hypervisor';
+import { instantClonesBench } from './instant-clones';
 
 const percentile = (values: number[], p: number) => {
   const sorted = [...values].sort((a, b) => a - b);
@@ -169,3 +172,4 @@ async function bootBench(): Promise<void> {
 await relayBench();
 await assignBench();
 await bootBench();
+await instantClonesBench();

@@ -110,6 +110,12 @@ export function DesktopConsole({ initial, apiBase: givenApiBase, backHref = '/de
   const ready = desktop.stage === 'ready';
 
   // Follow the desktop's state: quickly while it boots, slowly while it runs (to notice failures).
+  // The first seconds of a start are watched closest: an instant clone is ready within a second.
+  const [early, setEarly] = useState(true);
+  useEffect(() => {
+    const timer = setTimeout(() => setEarly(false), 4000);
+    return () => clearTimeout(timer);
+  }, []);
   useEffect(() => {
     if (!booting && !ready) return;
     const timer = setInterval(
@@ -117,10 +123,15 @@ export function DesktopConsole({ initial, apiBase: givenApiBase, backHref = '/de
         void fetchDesktop(apiBase).then((d) => d && setDesktop(d));
         setNow(Date.now());
       },
-      booting ? 400 : 3000,
+      booting ? (early ? 150 : 400) : 3000,
     );
     return () => clearInterval(timer);
-  }, [apiBase, booting, ready]);
+  }, [apiBase, booting, ready, early]);
+
+  // While it starts, the console's code is fetched, so that the first frame does not wait for it.
+  useEffect(() => {
+    if (booting) void import('@spice-project/spice-html5').catch(() => undefined);
+  }, [booting]);
 
   // The console, while the desktop is ready.
   useEffect(() => {

@@ -3,14 +3,17 @@
  * memory, KSM and the memory it saves), every pool with its desktops counted, and one page of
  * desktops with what each QEMU process uses (CPU % between this reading and the previous one,
  * kept here per desktop, and resident memory, both from /proc). Also the admin's actions:
- * KSM on/off and its scan rate, drain, recycle a desktop, delete a pool, and pool forms whose
- * errors name the field. Every action is written to the audit log with who and why.
+ * KSM on/off and its scan rate, drain, recycle a desktop, delete a pool, publish or roll back
+ * a template version (instant desktops), and pool forms whose errors name the field. Each
+ * instant pool shows its template snapshot and what an extra idle clone costs in memory. Every action is written to the audit log with who and why.
  * Callers check the admin role first (lib/auth.ts).
  */
 import 'server-only';
 import { z } from 'zod';
 import { DESKTOP_STATES, type DesktopPage, listDesktops } from '@/server/broker/desktop-queries';
 import type { PoolDefinition } from '@/server/broker/pools';
+import type { TemplateVersion, TemplateView } from '@/server/broker/template-versions';
+import { type CloneMemoryCost, cloneMemoryCost } from '@/server/host/clone-memory';
 import type { DesktopState } from '@/server/db/schema';
 import { type HostStatus, type KsmStatus, configureKsm, readHost } from '@/server/host/ksm';
 import { type ProcessSample, cpuPercent, sampleProcess } from '@/server/hypervisor/qemu/process-stats';
@@ -21,7 +24,7 @@ import { RequestError, readJson } from './http';
 import { PoolDefinitionSchema } from './pools';
 
 export { DESKTOP_STATES };
-export type { KsmStatus, PoolDefinition };
+export type { CloneMemoryCost, KsmStatus, PoolDefinition, TemplateView };
 
 /** The page's filters, from the query string: `pool`, `state`, `user` (name, or "spare"), `page`. */
 export const DesktopFilterSchema = z.object({
@@ -65,6 +68,7 @@ export const KsmChangeSchema = z
 export const DrainSchema = z.object({ draining: z.boolean(), reason: ReasonSchema }).strict();
 export const RecycleSchema = z.object({ reason: ReasonSchema }).strict();
 export const DeletePoolSchema = z.object({ reason: z.string().trim().max(500).optional() }).strict();
+export const TemplateActionSchema = z.object({ action: z.enum(['publish', 'roll-back']), reason: ReasonSchema }).strict();
 
 export interface HostView extends HostStatus {
   /** Memory of the desktops that run now (their pools' memoryMiB). */
@@ -84,6 +88,10 @@ export interface PoolRow {
   failed: number;
   stopped: number;
   counts: Partial<Record<DesktopState, number>>;
+  /** Template versions and the current version's snapshot (filled in by adminOverview). */
+  template?: TemplateView | null;
+  /** What the first and each extra running desktop of the pool cost in memory (two or more running). */
+  cloneMemory?: CloneMemoryCost | null;
 }
 
 export interface AdminDesktopRow {
@@ -101,6 +109,9 @@ export interface AdminDesktopRow {
   host: string;
   pid: number | null;
   failureReason: string | null;
+  templateVersion: number | null;
+  /** Made from an older template version than the pool's current one. */
+  olderTemplate: boolean;
 }
 
 export interface AdminOverview {
@@ -174,6 +185,8 @@ export async function adminOverview(filter: DesktopFilter = {}): Promise<AdminOv
   }
   const now = Date.now();
   pruneSamples(now);
+  const rowsOfPools = await Promise.all(poolRows(pools, counts).map((row) => withTemplate(row)));
+  const currentVersion = new Map(rowsOfPools.map((row) => [row.definition.name, row.template?.current ?? 1]));
   const rows = await Promise.all(
     page.rows.map(async (d): Promise<AdminDesktopRow> => {
       const pool = byName.get(d.pool_name);
@@ -194,6 +207,8 @@ export async function adminOverview(filter: DesktopFilter = {}): Promise<AdminOv
         host: hostOf(d),
         pid: d.pid,
         failureReason: d.failure_reason,
+        templateVersion: d.template_version,
+        olderTemplate: d.template_version !== null && d.template_version < (currentVersion.get(d.pool_name) ?? 1),
       };
     }),
   );
@@ -204,10 +219,39 @@ export async function adminOverview(filter: DesktopFilter = {}): Promise<AdminOv
       guestMemoryBytes,
       savedPercentOfGuest: guestMemoryBytes > 0 ? (100 * host.ksm.savedBytes) / guestMemoryBytes : null,
     },
-    pools: poolRows(pools, counts),
+    pools: rowsOfPools,
     desktops: { ...page, rows },
     filter,
   };
+}
+
+/** Measured on at most this many running desktops per pool (each reads /proc/PID/smaps_rollup). */
+const CLONE_SAMPLE = 6;
+
+/** A pool row with its template versions, snapshot, and the memory its running desktops cost. */
+async function withTemplate(row: PoolRow): Promise<PoolRow> {
+  const runtime = getRuntime();
+  const name = row.definition.name;
+  const [template, running] = await Promise.all([
+    runtime.rollouts.view(name).catch(() => null),
+    runtime.database.db
+      .selectFrom('desktops')
+      .select('pid')
+      .where('pool_name', '=', name)
+      .where('state', 'in', RUNNING)
+      .where('pid', 'is not', null)
+      .limit(CLONE_SAMPLE)
+      .execute(),
+  ]);
+  const cloneMemory = await cloneMemoryCost(running.map((r) => r.pid!));
+  return { ...row, template, cloneMemory };
+}
+
+/** Publishes a new template version (built, then rolled out in the background) or rolls back to the previous one. */
+export async function changeTemplate(admin: SessionUser, poolName: string, action: 'publish' | 'roll-back', reason: string): Promise<TemplateVersion> {
+  const runtime = getRuntime();
+  await runtime.audit({ actor: admin.name, action: `template ${action} requested`, target: poolName, detail: { reason } });
+  return action === 'publish' ? runtime.rollouts.publish(poolName, admin.name) : runtime.rollouts.rollBack(poolName, admin.name);
 }
 
 /** Turns KSM on or off and/or sets its scan rate; 403 with a plain message when the host does not allow it. */

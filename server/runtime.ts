@@ -10,11 +10,13 @@ import { ConsoleSessions } from './broker/console-sessions';
 import { ConsoleTickets } from './broker/console-tickets';
 import { loadPoolFile } from './broker/pool-file';
 import { type PoolDefinition, demoPools } from './broker/pools';
+import { TemplateRollouts } from './broker/template-versions';
 import type { FloeConfig } from './config';
 import { type AuditEntry, recordAudit } from './db/audit';
 import { type FloeDatabase, openDatabase } from './db/database';
 import { demoTemplate } from './hypervisor/qemu/demo-template';
 import { QemuHypervisor } from './hypervisor/qemu/qemu-hypervisor';
+import { TemplateSnapshots } from './hypervisor/qemu/template-snapshot';
 import { log as rootLog } from './log';
 import { FloeMetrics } from './metrics';
 
@@ -27,6 +29,10 @@ export interface FloeRuntime {
   accounts: Accounts;
   hypervisor: QemuHypervisor;
   broker: Broker;
+  /** Template snapshots (instant desktops), kept under IMAGE_DIR/snapshots. */
+  snapshots: TemplateSnapshots;
+  /** Template versions: publish, roll-out, roll-back. */
+  rollouts: TemplateRollouts;
   tickets: ConsoleTickets;
   consoleSessions: ConsoleSessions;
   log: Logger;
@@ -61,6 +67,7 @@ export async function createRuntime(
     probeKernel: demo.kernel && demo.initrd ? { kernel: demo.kernel, initrd: demo.initrd } : undefined,
   });
   const consoleSessions = new ConsoleSessions(database.db);
+  const snapshots = new TemplateSnapshots({ host: hypervisor, root: path.join(config.imageDir, 'snapshots'), bootTimeoutMs: options.bootTimeoutMs });
   let broker: Broker | undefined;
   const metrics = new FloeMetrics(() => broker);
   broker = new Broker({
@@ -72,8 +79,10 @@ export async function createRuntime(
     imageDir: config.imageDir,
     log: log.child({ module: 'broker' }),
     bootTimeoutMs: options.bootTimeoutMs,
+    snapshots,
   });
   await broker.seedPools(pools);
+  const audit = (entry: AuditEntry) => recordAudit(database.db, entry);
   await consoleSessions.endAllOpen('Floe restarted');
   await broker.recover();
   const runtime: FloeRuntime = {
@@ -82,11 +91,13 @@ export async function createRuntime(
     accounts: new Accounts(database.db),
     hypervisor,
     broker,
+    snapshots,
+    rollouts: new TemplateRollouts({ broker, store: broker.templateVersions, snapshots, imageDir: config.imageDir, audit, log: log.child({ module: 'templates' }) }),
     tickets: new ConsoleTickets(database.db, hypervisor, consoleSessions),
     consoleSessions,
     log,
     metrics,
-    audit: (entry) => recordAudit(database.db, entry),
+    audit,
     async closeConsole(sessionId, reason) {
       const ended = await consoleSessions.close(sessionId, reason);
       runtime.consoleRelay?.closeSession(sessionId, reason, CONSOLE_CLOSED_BY_FLOE);

@@ -34,6 +34,7 @@ interface Values {
   templateKind: 'demo' | 'custom';
   templateJson: string;
   onIdle: string;
+  instant: 'true' | 'false';
   numbers: Record<NumberField, string>;
 }
 
@@ -45,6 +46,7 @@ function valuesOf(pool: PoolDefinition | undefined): Values {
     templateKind: !pool || pool.template === 'demo' ? 'demo' : 'custom',
     templateJson: pool && pool.template !== 'demo' ? JSON.stringify(pool.template, null, 2) : CUSTOM_TEMPLATE_EXAMPLE,
     onIdle: pool?.onIdle ?? 'keep',
+    instant: pool?.instant === false ? 'false' : 'true',
     numbers: {
       memoryMiB: String(pool?.memoryMiB ?? 256),
       vcpus: String(pool?.vcpus ?? 1),
@@ -95,6 +97,7 @@ export function PoolForm({ mode, pool, open, onClose, onSaved }: { mode: PoolFor
     body.title = values.title.trim();
     body.kind = values.kind;
     body.onIdle = values.onIdle;
+    body.instant = values.instant === 'true';
     for (const field of NUMBER_FIELDS) {
       const value = numberValue(values.numbers[field]);
       if (value === undefined) delete body[field];
@@ -122,7 +125,7 @@ export function PoolForm({ mode, pool, open, onClose, onSaved }: { mode: PoolFor
       const other: string[] = [];
       for (const issue of answer?.issues ?? []) {
         const field = issue.field.startsWith('template') ? 'template' : issue.field;
-        if (field === 'template' || field === 'name' || field === 'title' || field === 'kind' || field === 'onIdle' || (NUMBER_FIELDS as readonly string[]).includes(field)) {
+        if (field === 'template' || field === 'name' || field === 'title' || field === 'kind' || field === 'onIdle' || field === 'instant' || (NUMBER_FIELDS as readonly string[]).includes(field)) {
           byField[field] = byField[field] ? `${byField[field]}; ${issue.message}` : issue.message;
         } else other.push(`${issue.field}: ${issue.message}`);
       }
@@ -142,7 +145,7 @@ export function PoolForm({ mode, pool, open, onClose, onSaved }: { mode: PoolFor
   }
 
   /** Fields whose hint is shown under them (and describes them until an error replaces it). */
-  const hinted = new Set(['name', 'title', 'onIdle', ...NUMBER_FIELDS]);
+  const hinted = new Set(['name', 'title', 'onIdle', 'instant', ...NUMBER_FIELDS]);
   const field = (name: string) => ({
     id: `${id}-${name}`,
     name,
@@ -259,6 +262,16 @@ export function PoolForm({ mode, pool, open, onClose, onSaved }: { mode: PoolFor
             {errorOf('onIdle', 'stateless desktops are always discarded')}
           </div>
         )}
+        {show('instant') && (
+          <div className="form-field">
+            <label htmlFor={`${id}-instant`}>How new desktops start</label>
+            <select {...field('instant')} value={values.instant} onChange={(e) => setValues({ ...values, instant: e.target.value as Values['instant'] })}>
+              <option value="true">Instantly, as clones of the template’s saved state</option>
+              <option value="false">By booting each one</option>
+            </select>
+            {errorOf('instant', 'a shut-down persistent desktop always boots from its own disk')}
+          </div>
+        )}
         <div className="dialog-buttons">
           <button type="button" className="button secondary" onClick={onClose} disabled={busy}>
             Cancel
@@ -279,6 +292,7 @@ const LABEL_OF: Record<string, string> = {
   kind: 'The kind',
   template: 'The template',
   onIdle: 'This',
+  instant: 'This',
   memoryMiB: 'Memory',
   vcpus: 'vCPUs',
   spares: 'Spares',

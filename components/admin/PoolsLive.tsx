@@ -3,7 +3,8 @@
  * The admin pool page, live: it asks /api/admin/overview for the host, the pools and one page
  * of desktops every 2 s and redraws (no reload; the filters and page live in the URL so a
  * reload or a shared link shows the same view). Pools can be created, edited, resized, drained
- * and deleted; desktops recycled. With 1,000 desktops only one page of 50 is ever fetched,
+ * and deleted; desktops recycled; template versions published and rolled back (instant
+ * desktops: the snapshot's state and what an extra clone costs in memory). With 1,000 desktops only one page of 50 is ever fetched,
  * filtered on the server by pool, state and person.
  */
 import { type FormEvent, useCallback, useEffect, useRef, useState } from 'react';
@@ -29,6 +30,8 @@ function queryOf(filter: DesktopFilter): string {
 type Confirm =
   | { kind: 'drain'; pool: PoolDefinition; draining: boolean }
   | { kind: 'delete'; pool: PoolDefinition }
+  | { kind: 'publish'; pool: PoolDefinition; version: number }
+  | { kind: 'roll-back'; pool: PoolDefinition; version: number }
   | { kind: 'recycle'; desktopId: string; owner: string | null };
 
 export function PoolsLive({ initial }: { initial: AdminOverview }) {
@@ -99,6 +102,12 @@ export function PoolsLive({ initial }: { initial: AdminOverview }) {
     } else if (confirm.kind === 'delete') {
       result = await postJson(`/api/admin/pools/${encodeURIComponent(confirm.pool.name)}`, { reason }, 'DELETE');
       said = `Pool “${confirm.pool.title}” was deleted.`;
+    } else if (confirm.kind === 'publish' || confirm.kind === 'roll-back') {
+      result = await postJson(`/api/admin/pools/${encodeURIComponent(confirm.pool.name)}/template`, { action: confirm.kind, reason });
+      said =
+        confirm.kind === 'publish'
+          ? `Template version ${confirm.version} of “${confirm.pool.title}” is being built; spares are replaced when it is ready.`
+          : `“${confirm.pool.title}” is going back to template version ${confirm.version}.`;
     } else {
       result = await postJson(`/api/admin/desktops/${encodeURIComponent(confirm.desktopId)}/recycle`, { reason });
       said = `Desktop ${confirm.desktopId} was recycled.`;
@@ -144,6 +153,7 @@ export function PoolsLive({ initial }: { initial: AdminOverview }) {
               <th scope="col">Starting</th>
               <th scope="col">Assigned</th>
               <th scope="col">Failed</th>
+              <th scope="col">Template</th>
               <th scope="col">Actions</th>
             </tr>
           </thead>
@@ -235,6 +245,7 @@ export function PoolsLive({ initial }: { initial: AdminOverview }) {
                   <th scope="col">CPU</th>
                   <th scope="col">Memory</th>
                   <th scope="col">SPICE port</th>
+                  <th scope="col">Template</th>
                   <th scope="col">Accel.</th>
                   <th scope="col">Host</th>
                   <th scope="col">
@@ -268,6 +279,10 @@ export function PoolsLive({ initial }: { initial: AdminOverview }) {
                       {d.memoryMiB !== null && <span className="sub">of {d.memoryMiB} MiB</span>}
                     </td>
                     <td>{d.spicePort ?? '–'}</td>
+                    <td>
+                      {d.templateVersion === null ? '–' : `v${d.templateVersion}`}
+                      {d.olderTemplate && <span className="sub">older template</span>}
+                    </td>
                     <td>{d.accelerator?.toUpperCase() ?? '–'}</td>
                     <td>{d.host}</td>
                     <td>
@@ -343,6 +358,21 @@ function confirmText(confirm: Confirm | null): { title: string; message: string;
         }
       : { title: `Open “${confirm.pool.title}” again?`, message: 'It gives out desktops and keeps its spares booted again.', label: 'Open again' };
   }
+  if (confirm.kind === 'publish') {
+    return {
+      title: `Publish template version ${confirm.version} of “${confirm.pool.title}”?`,
+      message:
+        'Floe boots the pool’s template once and saves its state as the new version, then replaces spares with clones of it. Desktops people have are not touched; persistent ones keep their disks and show “older template”.',
+      label: 'Publish',
+    };
+  }
+  if (confirm.kind === 'roll-back') {
+    return {
+      title: `Roll “${confirm.pool.title}” back to template version ${confirm.version}?`,
+      message: 'Spares are replaced with clones of that version. Desktops people have are not touched.',
+      label: 'Roll back',
+    };
+  }
   if (confirm.kind === 'delete') {
     return {
       title: `Delete “${confirm.pool.title}”?`,
@@ -389,6 +419,9 @@ function PoolLine({
       <td>{row.assigned}</td>
       <td>{row.failed}</td>
       <td>
+        <TemplateCell row={row} />
+      </td>
+      <td>
         <div className="row-actions">
           <button type="button" className="button secondary small" onClick={() => onEdit('edit')}>
             Edit
@@ -402,8 +435,73 @@ function PoolLine({
           <button type="button" className="button secondary small" onClick={() => onConfirm({ kind: 'delete', pool: p })}>
             Delete
           </button>
+          {row.template && (
+            <>
+              <button
+                type="button"
+                className="button secondary small"
+                disabled={row.template.busy}
+                onClick={() => onConfirm({ kind: 'publish', pool: p, version: Math.max(...row.template!.versions.map((v) => v.version)) + 1 })}
+              >
+                Publish new version
+              </button>
+              <button
+                type="button"
+                className="button secondary small"
+                disabled={row.template.busy || previousVersion(row) === undefined}
+                onClick={() => onConfirm({ kind: 'roll-back', pool: p, version: previousVersion(row)! })}
+              >
+                Roll back
+              </button>
+            </>
+          )}
         </div>
       </td>
     </tr>
+  );
+}
+
+/** The version a roll-back would go to: the newest ready one before the current. */
+function previousVersion(row: PoolRow): number | undefined {
+  const t = row.template;
+  if (!t) return undefined;
+  return t.versions.filter((v) => v.state === 'ready' && v.version < t.current).sort((a, b) => b.version - a.version)[0]?.version;
+}
+
+const SNAPSHOT_WORDS = {
+  none: 'no saved state yet',
+  building: 'saving the template’s state…',
+  ready: 'saved state ready',
+  bad: 'saved state unusable; desktops boot',
+  failed: 'saving the state failed; desktops boot',
+} as const;
+
+/** The pool's template: current version, its snapshot (instant desktops), and what clones cost. */
+function TemplateCell({ row }: { row: PoolRow }) {
+  const t = row.template;
+  if (!t) return <>–</>;
+  const building = t.versions.find((v) => v.state === 'building');
+  const snapshot = t.snapshot;
+  return (
+    <div aria-label={`Template of ${row.definition.name}`}>
+      v{t.current}
+      {building && <span className="sub">v{building.version} being built</span>}
+      {!row.definition.instant ? (
+        <span className="sub">each desktop boots</span>
+      ) : (
+        snapshot && (
+          <span className="sub" title={snapshot.reason}>
+            {SNAPSHOT_WORDS[snapshot.state]}
+            {snapshot.state === 'ready' && snapshot.stateBytes !== undefined && ` · ${formatMiB(snapshot.stateBytes)}`}
+            {snapshot.createdAt !== undefined && ` · ${new Date(snapshot.createdAt).toISOString().slice(0, 16).replace('T', ' ')} UTC`}
+          </span>
+        )
+      )}
+      {row.cloneMemory && (
+        <span className="sub">
+          memory: first {formatMiB(row.cloneMemory.firstBytes)}, each extra ≈ {formatMiB(row.cloneMemory.extraBytes)}
+        </span>
+      )}
+    </div>
   );
 }

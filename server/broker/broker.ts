@@ -14,10 +14,11 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
 import type { Database, Desktop, DesktopState } from '../db/schema';
-import type { Hypervisor } from '../hypervisor/types';
+import type { Hypervisor, SnapshotSource } from '../hypervisor/types';
 import type { ConsoleSessions } from './console-sessions';
 import { BrokerError, DesktopNotFoundError, PoolDrainingError, PoolExhaustedError, UnknownPoolError } from './errors';
 import { type PoolDefinition, PoolDefinitionSchema, templateOf } from './pools';
+import { TemplateVersionStore, versionLabel } from './template-versions';
 
 /** States in which a desktop exists for its user (it counts towards the pool's size). */
 export const LIVE_STATES: DesktopState[] = ['provisioning', 'booting', 'ready', 'assigned', 'stopping', 'stopped', 'failed'];
@@ -35,6 +36,8 @@ export interface BrokerOptions {
   /** How long a guest may take to become ready before the desktop is marked failed. Default 180 s. */
   bootTimeoutMs?: number;
   observer?: BrokerObserver;
+  /** Template snapshots for instant desktops (pools with `instant`); without it every desktop boots. */
+  snapshots?: SnapshotSource;
 }
 
 /** What the broker reports as it works (metrics listen here). */
@@ -68,6 +71,8 @@ export class Broker {
   private readonly stopping = new Set<string>();
   /** When a person asked for a desktop that is still booting (for time-to-desktop). */
   private readonly requestedAt = new Map<string, number>();
+  /** Each pool's template versions (template-versions.ts). */
+  readonly templateVersions: TemplateVersionStore;
   /** Desktops to fail whose VM could not yet be shown stopped: desktop id → reason. */
   private readonly failLater = new Map<string, string>();
 
@@ -76,6 +81,7 @@ export class Broker {
     this.hypervisor = options.hypervisor;
     this.log = options.log;
     this.bootTimeoutMs = options.bootTimeoutMs ?? 180_000;
+    this.templateVersions = new TemplateVersionStore(options.db);
     this.hypervisor.onExit((id, reason) => {
       this.noticeExit(id, reason).catch((error: unknown) =>
         this.log.error({ desktop: id, err: messageOf(error) }, 'could not record that a desktop VM exited'),
@@ -257,6 +263,8 @@ export class Broker {
       this.options.observer?.desktopDelivered?.(poolName, (Date.now() - requested) / 1000, source === 'spare' ? 'spare' : 'existing');
     }
     if (boot) this.startBoot(desktop.id, pool);
+    // A spare was taken: its replacement starts now, not at the next reconcile pass.
+    if (source === 'spare') this.reconcileSoon?.();
     this.log.info({ desktop: desktop.id, user: userId, pool: poolName, state: desktop.state }, 'desktop assigned');
     return desktop;
   }
@@ -359,6 +367,11 @@ export class Broker {
     const report: ReconcileReport = { sparesStarted: [], discarded: [], shutDown: [] };
     for (const [desktopId, reason] of [...this.failLater]) await this.fail(desktopId, reason);
     for (const pool of await this.listPools()) {
+      // Instant pools: the current version's snapshot is built in the background if missing.
+      if (pool.instant && this.options.snapshots) {
+        const version = await this.templateVersions.current(pool);
+        await this.options.snapshots.ready(templateOf(pool, this.options.imageDir), versionLabel(version)).catch(() => undefined);
+      }
       const desktops = await this.db
         .selectFrom('desktops')
         .selectAll()
@@ -393,21 +406,40 @@ export class Broker {
     return report;
   }
 
-  /** Runs `reconcile` every `intervalMs` (default 2 s) until the returned function is called. */
+  /**
+   * Runs `reconcile` every `intervalMs` (default 2 s) until the returned function is called;
+   * a spare being taken runs a pass at once (its replacement should not wait for the timer).
+   */
   startReconciling(intervalMs = 2000): () => void {
     let running = false;
-    const timer = setInterval(() => {
-      if (running) return;
+    let again = false;
+    const pass = () => {
+      if (running) {
+        again = true;
+        return;
+      }
       running = true;
       this.reconcile()
         .catch((error: unknown) => this.log.error({ err: error }, 'reconcile failed'))
         .finally(() => {
           running = false;
+          if (again) {
+            again = false;
+            setImmediate(pass);
+          }
         });
-    }, intervalMs);
+    };
+    const timer = setInterval(pass, intervalMs);
     timer.unref();
-    return () => clearInterval(timer);
+    this.reconcileSoon = () => setImmediate(pass);
+    return () => {
+      clearInterval(timer);
+      this.reconcileSoon = undefined;
+    };
   }
+
+  /** Set while the reconcile loop runs: asks for a pass now. */
+  private reconcileSoon: (() => void) | undefined;
 
   /**
    * A power action on a desktop: `shutdown` (a persistent desktop keeps its disk; a stateless
@@ -440,6 +472,36 @@ export class Broker {
     }
     this.log.info({ desktop: desktopId, action }, 'power action');
     return (await this.getDesktop(desktopId))!;
+  }
+
+  /**
+   * Discards the pool's spares (ready, nobody's) made from another template version than
+   * `version`; the reconcile loop boots their replacements. A spare someone takes meanwhile is
+   * theirs: it is claimed here with the same conditions an assignment uses.
+   */
+  async retireOutdatedSpares(poolName: string, version: number): Promise<string[]> {
+    const spares = await this.db
+      .selectFrom('desktops')
+      .select(['id', 'template_version'])
+      .where('pool_name', '=', poolName)
+      .where('state', '=', 'ready')
+      .where('user_id', 'is', null)
+      .execute();
+    const retired: string[] = [];
+    for (const spare of spares) {
+      if ((spare.template_version ?? 1) === version || this.boots.has(spare.id)) continue;
+      const claimed = await this.db
+        .updateTable('desktops')
+        .set({ state: 'stopping', state_changed_at: Date.now() })
+        .where('id', '=', spare.id)
+        .where('state', '=', 'ready')
+        .where('user_id', 'is', null)
+        .executeTakeFirst();
+      if (Number(claimed.numUpdatedRows) !== 1) continue;
+      await this.destroyDesktop(spare.id);
+      retired.push(spare.id);
+    }
+    return retired;
   }
 
   /**
@@ -507,12 +569,21 @@ export class Broker {
   private async boot(desktopId: string, pool: PoolDefinition): Promise<void> {
     const started = Date.now();
     try {
-      const vm = await this.hypervisor.start({ id: desktopId, template: templateOf(pool, this.options.imageDir) });
+      const template = templateOf(pool, this.options.imageDir);
+      // A desktop without a version has no disk yet: it is made from the current version, as a
+      // clone of its snapshot when the pool is instant and the snapshot is ready.
+      const row = await this.getDesktop(desktopId);
+      const isNew = row?.template_version == null;
+      const version = row?.template_version ?? (await this.templateVersions.current(pool));
+      const snapshot =
+        isNew && pool.instant ? await this.options.snapshots?.ready(template, versionLabel(version)).catch(() => undefined) : undefined;
+      const vm = await this.hypervisor.start({ id: desktopId, template, snapshot });
       await this.setState(desktopId, 'booting', {
         pid: vm.pid,
         spice_host: vm.spiceHost,
         spice_port: vm.spicePort,
         accelerator: vm.accelerator,
+        template_version: version,
       });
       await this.awaitReady(desktopId, pool);
       this.log.info({ desktop: desktopId, ms: Date.now() - started }, 'desktop booted');
@@ -606,6 +677,7 @@ function newDesktopRow(poolName: string, userId: string | null, now: number): De
     state_changed_at: now,
     booted_at: null,
     assigned_at: userId ? now : null,
+    template_version: null,
   };
 }
 

@@ -49,6 +49,7 @@ function desktopRows(): Desktop[] {
     state_changed_at: 1_000_000 + i,
     booted_at: null,
     assigned_at: null,
+    template_version: null,
   });
   for (let i = 0; i < 800; i++) rows.push(row(i, 'big', 'assigned', `u-${i}`));
   for (let i = 800; i < 900; i++) rows.push(row(i, 'big', 'ready', null));

@@ -41,6 +41,11 @@ export const PoolDefinitionSchema = z.object({
   onIdle: z.enum(['keep', 'shutdown']).default('keep'),
   /** A draining pool gives no desktops to people who have none there and boots no spares. */
   draining: z.boolean().default(false),
+  /**
+   * Instant desktops: new desktops start as clones of the template's saved state (a booted
+   * template VM, paused and saved once) instead of booting. Every template here supports it.
+   */
+  instant: z.boolean().default(true),
 });
 
 export type PoolDefinition = z.infer<typeof PoolDefinitionSchema>;

@@ -140,6 +140,12 @@ const migrations = (engine: Engine): Record<string, Migration> => ({
       await db.schema.alterTable('console_tickets').addColumn('desktop_owner_id', 'text').execute();
     },
   },
+  '0005-desktop-template-version': {
+    async up(db: Kysely<unknown>) {
+      // Which template version a desktop was made from (server/broker/template-versions.ts).
+      await db.schema.alterTable('desktops').addColumn('template_version', 'integer').execute();
+    },
+  },
 });
 
 export const migrationProvider = (engine: Engine): MigrationProvider => ({

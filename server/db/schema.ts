@@ -47,6 +47,8 @@ export interface DesktopsTable {
   state_changed_at: number;
   booted_at: number | null;
   assigned_at: number | null;
+  /** The pool's template version the desktop's disk was made from (instant clones, roll-outs). */
+  template_version: number | null;
 }
 
 export interface ConsoleTicketsTable {

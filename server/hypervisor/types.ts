@@ -41,10 +41,48 @@ export interface TemplateSpec {
   readiness: Readiness;
 }
 
+/**
+ * A booted template's saved state (instant clones): the RAM and device state, and the frozen
+ * disk layer it belongs to. Made by the hypervisor's snapshot store (`SnapshotSource`).
+ */
+export interface TemplateSnapshotRef {
+  /** Hash of everything a restore must match (template, sizes, accelerator, QEMU, version). */
+  key: string;
+  stateFile: string;
+  frozenDisk: string;
+}
+
 export interface DesktopSpec {
   /** Desktop id: lowercase letters, digits and dashes only (used in file names). */
   id: string;
   template: TemplateSpec;
+  /**
+   * Start a desktop that has no disk yet as a clone of this snapshot (its disk an overlay of
+   * the frozen layer). A desktop whose disk exists boots cold from it. When the restore fails,
+   * the hypervisor marks the snapshot bad, logs why and boots the desktop cold instead.
+   */
+  snapshot?: TemplateSnapshotRef;
+}
+
+/** Where a template's snapshot stands (shown on the admin pool page). */
+export interface SnapshotStatus {
+  state: 'none' | 'building' | 'ready' | 'bad' | 'failed';
+  key?: string;
+  version: string;
+  createdAt?: number;
+  stateBytes?: number;
+  buildMs?: number;
+  /** Why it is bad or failed. */
+  reason?: string;
+}
+
+/** Template snapshots by template and version: built once in the background, then reused. */
+export interface SnapshotSource {
+  /** The ready snapshot, or undefined (and a build starts in the background if there is none). */
+  ready(template: TemplateSpec, version: string): Promise<TemplateSnapshotRef | undefined>;
+  /** Builds (or reuses) the snapshot and resolves when it is ready. */
+  build(template: TemplateSpec, version: string): Promise<TemplateSnapshotRef>;
+  status(template: TemplateSpec, version: string): Promise<SnapshotStatus>;
 }
 
 /** A VM the hypervisor runs (or ran and re-found). */
@@ -56,6 +94,8 @@ export interface VmInfo {
   accelerator: Accelerator;
   /** Epoch milliseconds when QEMU was started. */
   startedAt: number;
+  /** The snapshot key this VM was restored from (an instant clone); absent for a cold boot. */
+  restoredFrom?: string;
 }
 
 export type VmExitListener = (id: string, reason: string) => void;

@@ -3,13 +3,16 @@
  * some machines the device exists and `-accel kvm` starts, yet guests hang in early boot. So
  * `auto` opens /dev/kvm read-write and then boots the probe guest (the demo kernel and initrd)
  * under KVM for a few seconds, looking for its ready marker on the serial port. Only a guest
- * that got there means KVM. The answer for `auto` is computed once per process.
+ * that got there means KVM. The answer for `auto` is computed once per process and, given a
+ * `verdictFile`, remembered per host (accelerator-memory.ts): later starts use it at once and
+ * check again in the background. A KVM known not to run guests (PVM) needs no probe at all.
  */
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Accelerator, AcceleratorChoice } from '../types';
+import { hostKey, knownBrokenKvm, readVerdict, writeVerdict } from './accelerator-memory';
 import { QEMU_BINARY, escapeOptionValue } from './qemu-command';
 
 export interface ProbeGuest {
@@ -29,6 +32,10 @@ export interface ResolveOptions {
   probeTimeoutMs?: number;
   /** The KVM device (default /dev/kvm); tests point it elsewhere. */
   kvmDevice?: string;
+  /** Where the verdict is remembered per host; without it every process probes. */
+  verdictFile?: string;
+  /** The kvm modules loaded (default: read from /sys/module); tests pass their own. */
+  kvmModules?: string[];
 }
 
 const DEFAULT_MARKER = 'FLOE-GUEST-READY';
@@ -43,8 +50,24 @@ export function resolveAccelerator(
   if (choice === 'kvm' || choice === 'tcg') {
     return Promise.resolve({ accelerator: choice, reason: `${choice} chosen by configuration` });
   }
-  cachedAuto ??= probeAuto(probe, options);
+  cachedAuto ??= options.verdictFile ? rememberedAuto(probe, options, options.verdictFile) : probeAuto(probe, options);
   return cachedAuto;
+}
+
+/** The remembered verdict if this host's has one (checked again in the background), else a probe that is remembered. */
+async function rememberedAuto(probe: ProbeGuest | undefined, options: ResolveOptions, file: string): Promise<AcceleratorDecision> {
+  const key = await hostKey(options.kvmDevice ?? '/dev/kvm');
+  const probeAndRemember = async () => {
+    const decision = await probeAuto(probe, options);
+    await writeVerdict(file, { hostKey: key, ...decision, checkedAt: Date.now() });
+    return decision;
+  };
+  const remembered = await readVerdict(file, key);
+  if (!remembered) return probeAndRemember();
+  // Checked again in the background; the next start uses the new answer if it changed.
+  void probeAndRemember().catch(() => undefined);
+  const when = new Date(remembered.checkedAt).toISOString();
+  return { accelerator: remembered.accelerator, reason: `${remembered.reason} (remembered from ${when})` };
 }
 
 /** Forgets the cached `auto` answer (tests). */
@@ -62,6 +85,8 @@ async function probeAuto(probe: ProbeGuest | undefined, options: ResolveOptions)
     if (code === 'ENOENT') return { accelerator: 'tcg', reason: `no ${device}` };
     return { accelerator: 'tcg', reason: `cannot open ${device} read-write (${code ?? String(error)})` };
   }
+  const broken = knownBrokenKvm(options.kvmModules);
+  if (broken) return { accelerator: 'tcg', reason: broken };
   if (!probe) {
     return { accelerator: 'tcg', reason: `${device} opens but there is no probe guest to check that KVM runs guests` };
   }

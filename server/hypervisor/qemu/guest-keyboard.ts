@@ -15,6 +15,8 @@ const NAMED_KEYS: Record<string, string[]> = {
   _: ['shift', 'minus'],
   ';': ['semicolon'],
   '=': ['equal'],
+  '&': ['shift', '7'],
+  '!': ['shift', '1'],
 };
 
 /** The qcodes for each character of `text`; throws for a character it has no key for. */

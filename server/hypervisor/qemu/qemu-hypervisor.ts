@@ -14,6 +14,7 @@
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import fs from 'node:fs';
+import path from 'node:path';
 import { promisify } from 'node:util';
 import { log } from '../../log';
 import {
@@ -22,13 +23,14 @@ import {
   type Hypervisor,
   LivenessUnknownError,
   type Readiness,
+  type TemplateSnapshotRef,
   type TemplateSpec,
   type VmExitListener,
   type VmInfo,
 } from '../types';
 import { type AcceleratorDecision, resolveAccelerator } from './accelerator';
 import { findFreePort } from './free-port';
-import { waitForGuestAgent } from './guest-agent';
+import { setGuestTime, waitForGuestAgent } from './guest-agent';
 import {
   isNoSuchEntry,
   isProcessRunning,
@@ -46,6 +48,7 @@ import {
   defaultRuntimeDir,
   desktopPaths,
 } from './qemu-command';
+import { isSnapshotUsable, markSnapshotBad, waitForMigration } from './template-snapshot';
 
 const qemuLog = log.child({ module: 'qemu' });
 const execFileAsync = promisify(execFile);
@@ -101,6 +104,8 @@ interface RunningVm {
 const ID_PATTERN = /^[a-z0-9](?:[a-z0-9-]{0,62})$/;
 const START_ATTEMPTS = 3;
 const QMP_READY_TIMEOUT_MS = 15_000;
+/** How long a clone's state may take to load. */
+const RESTORE_TIMEOUT_MS = 60_000;
 
 class SpiceListenError extends Error {}
 
@@ -140,7 +145,8 @@ export class QemuHypervisor implements Hypervisor {
 
   /** The accelerator new VMs get, and why; resolved once per instance and logged then. */
   acceleratorDecision(): Promise<AcceleratorDecision> {
-    this.decision ??= resolveAccelerator(this.choice, this.probeKernel).then((decision) => {
+    const verdictFile = path.join(this.dataDir, 'accelerator.json');
+    this.decision ??= resolveAccelerator(this.choice, this.probeKernel, { verdictFile }).then((decision) => {
       qemuLog.info({ accelerator: decision.accelerator, choice: this.choice }, `accelerator ${decision.accelerator}: ${decision.reason}`);
       return decision;
     });
@@ -162,7 +168,7 @@ export class QemuHypervisor implements Hypervisor {
   }
 
   async start(spec: DesktopSpec): Promise<VmInfo> {
-    const { id, template } = spec;
+    const { id, template, snapshot } = spec;
     this.paths(id); // validates the id
     return this.withLock(id, async () => {
       const existing = await this.find(id);
@@ -176,14 +182,25 @@ export class QemuHypervisor implements Hypervisor {
       try {
         await fs.promises.mkdir(paths.folder, { recursive: true });
         await fs.promises.mkdir(paths.sockets, { recursive: true, mode: 0o700 });
-        await ensureOverlayDisk(paths.disk, template.baseImage);
+        // A desktop without a disk yet is a clone of the template's snapshot, when there is one.
+        let restore = snapshot && newDesktop && isSnapshotUsable(snapshot) ? snapshot : undefined;
+        await ensureOverlayDisk(paths.disk, restore ? restore.frozenDisk : template.baseImage);
         const { accelerator } = await this.acceleratorDecision();
         await removeRuntimeFiles(paths);
         for (let attempt = 1; ; attempt++) {
           const spicePort = await findFreePort(this.spiceHost);
           try {
-            return await this.launch(id, paths, template, accelerator, spicePort);
+            return await this.launch(id, paths, template, accelerator, spicePort, restore);
           } catch (error) {
+            if (error instanceof RestoreError && restore) {
+              // Nobody sees this: the snapshot is marked bad and this desktop boots cold.
+              qemuLog.warn({ id, snapshot: restore.key, reason: error.message }, 'restore from the template snapshot failed; booting cold');
+              await markSnapshotBad(restore, error.message);
+              restore = undefined;
+              await fs.promises.rm(paths.disk, { force: true });
+              await ensureOverlayDisk(paths.disk, template.baseImage);
+              continue;
+            }
             if (error instanceof SpiceListenError && attempt < START_ATTEMPTS) {
               qemuLog.warn({ id, spicePort, attempt }, 'QEMU could not listen for SPICE; retrying with another port');
               continue;
@@ -213,6 +230,7 @@ export class QemuHypervisor implements Hypervisor {
         throw new Error(`desktop ${id} exited before it was ready${vm.exitReason ? ` (${vm.exitReason})` : ''}`);
       }
     };
+    if (vm.record.restoredFrom) return this.waitCloneReady(vm, readiness, deadline, checkAlive);
     switch (readiness.kind) {
       case 'delay': {
         const readyAt = Math.min(Date.now() + readiness.seconds * 1000, deadline);
@@ -247,6 +265,7 @@ export class QemuHypervisor implements Hypervisor {
     // The guest prints its ready marker again after the reset: waitReady looks from here on.
     const size = await fs.promises.stat(vm.paths.serialLog).then((s) => s.size, () => 0);
     vm.record.serialReadyOffset = size;
+    delete vm.record.restoredFrom; // after a reset even a clone boots, so readiness is the template's rule
     await writeRecord(vm.paths, vm.record);
     const qmp = await this.qmpFor(vm);
     await qmp.execute('system_reset');
@@ -401,15 +420,22 @@ export class QemuHypervisor implements Hypervisor {
     template: TemplateSpec,
     accelerator: 'kvm' | 'tcg',
     spicePort: number,
+    restore?: TemplateSnapshotRef,
   ): Promise<VmInfo> {
     const args = buildQemuArgs({ id, paths, template, accelerator, spiceHost: this.spiceHost, spicePort });
+    // A clone reads the saved state from an inherited descriptor (QEMU opens and spawns nothing).
+    if (restore) args.push('-incoming', 'fd:3');
     const logFd = fs.openSync(paths.qemuLog, 'w');
+    let stateFd: number | undefined;
     let child: ChildProcess;
     try {
+      if (restore) stateFd = fs.openSync(restore.stateFile, 'r');
+      const stdio = stateFd === undefined ? ['ignore', logFd, logFd] : ['ignore', logFd, logFd, stateFd];
       // Own session and process group: QEMU outlives Floe, even a Floe killed with -9.
-      child = spawn(QEMU_BINARY, args, { detached: true, stdio: ['ignore', logFd, logFd], cwd: paths.folder });
+      child = spawn(QEMU_BINARY, args, { detached: true, stdio: stdio as ('ignore' | number)[], cwd: paths.folder });
     } finally {
       fs.closeSync(logFd);
+      if (stateFd !== undefined) fs.closeSync(stateFd);
     }
     child.unref();
     await new Promise<void>((resolve, reject) => {
@@ -428,6 +454,7 @@ export class QemuHypervisor implements Hypervisor {
       startedAt,
       qmpSocket: paths.qmpSocket,
       agentSocket: paths.agentSocket,
+      ...(restore ? { restoredFrom: restore.key } : {}),
     };
     const vm: RunningVm = { record, paths, child, stopping: false, gone: false };
     child.once('exit', (code, signal) => this.handleExit(vm, describeExit(code, signal)));
@@ -438,6 +465,7 @@ export class QemuHypervisor implements Hypervisor {
       if (!spice.enabled || spice.port !== spicePort) {
         throw new SpiceListenError(`SPICE is not listening on port ${spicePort}`);
       }
+      if (restore) await finishRestore(qmp, vm);
       // Without its record a running QEMU could not be found again: a failed write (a full
       // disk) ends this start like any other failure, the QEMU killed, not left orphaned.
       await writeRecord(paths, record);
@@ -451,6 +479,9 @@ export class QemuHypervisor implements Hypervisor {
       await removeRuntimeFiles(paths);
       const output = await fs.promises.readFile(paths.qemuLog, 'utf8').catch(() => '');
       const detail = output.trim().split('\n').slice(-5).join(' | ') || (error as Error).message;
+      if (restore && (error instanceof RestoreError || /incoming|migration|load of|vmstate/i.test(output))) {
+        throw new RestoreError(`QEMU for ${id} could not restore the template snapshot: ${detail}`);
+      }
       if (error instanceof SpiceListenError || /spice|address already in use|bind|listen/i.test(output)) {
         throw new SpiceListenError(`QEMU for ${id} could not listen for SPICE on port ${spicePort}: ${detail}`);
       }
@@ -459,7 +490,10 @@ export class QemuHypervisor implements Hypervisor {
 
     this.vms.set(id, vm);
     this.watch(vm);
-    qemuLog.info({ id, pid, spicePort, accelerator, memoryMiB: template.memoryMiB }, 'started VM');
+    qemuLog.info(
+      { id, pid, spicePort, accelerator, memoryMiB: template.memoryMiB, restoredFrom: restore?.key, ms: Date.now() - startedAt },
+      restore ? 'started VM from the template snapshot' : 'started VM',
+    );
     return toInfo(record);
   }
 
@@ -607,6 +641,24 @@ export class QemuHypervisor implements Hypervisor {
     qemuLog.info({ id, pid }, 'stopped VM (disk kept)');
   }
 
+  /**
+   * A clone does not print its ready marker again: it is ready once it runs (the restore has
+   * completed). Where the template runs a guest agent, the agent must answer and the guest's
+   * clock, which jumped by the snapshot's age, is set.
+   */
+  private async waitCloneReady(vm: RunningVm, readiness: Readiness, deadline: number, checkAlive: () => void): Promise<void> {
+    checkAlive();
+    const qmp = await this.qmpFor(vm);
+    const status = await qmp.execute<{ status?: string }>('query-status');
+    if (status.status !== 'running') throw new Error(`desktop ${vm.record.id}: the clone is ${status.status ?? 'not running'}`);
+    if (readiness.kind === 'guest-agent') {
+      await waitForGuestAgent(vm.paths.agentSocket, deadline, checkAlive);
+      await setGuestTime(vm.paths.agentSocket).catch((error: Error) =>
+        qemuLog.warn({ id: vm.record.id, err: error.message }, 'guest-set-time failed; the clock may lag'),
+      );
+    }
+  }
+
   private async waitForSerialMarker(
     vm: RunningVm,
     marker: string,
@@ -665,8 +717,22 @@ export class QemuHypervisor implements Hypervisor {
 // --- helpers -----------------------------------------------------------------------------
 
 function toInfo(record: VmRecord): VmInfo {
-  const { id, pid, spiceHost, spicePort, accelerator, startedAt } = record;
-  return { id, pid, spiceHost, spicePort, accelerator, startedAt };
+  const { id, pid, spiceHost, spicePort, accelerator, startedAt, restoredFrom } = record;
+  return { id, pid, spiceHost, spicePort, accelerator, startedAt, ...(restoredFrom ? { restoredFrom } : {}) };
+}
+
+/** The incoming migration of a clone failed (incompatible or corrupt state). */
+class RestoreError extends Error {}
+
+/** Waits for a clone's incoming migration to complete, then lets the guest run. */
+async function finishRestore(qmp: QmpClient, vm: RunningVm): Promise<void> {
+  try {
+    await waitForMigration((command, args) => qmp.execute(command, args), RESTORE_TIMEOUT_MS);
+  } catch (error) {
+    if (vm.gone) throw new RestoreError(`QEMU exited while restoring (${vm.exitReason ?? 'unknown'})`);
+    throw new RestoreError((error as Error).message);
+  }
+  await qmp.execute('cont');
 }
 
 /** Sends a signal, ignoring a process that has just gone. */
