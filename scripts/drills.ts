@@ -291,24 +291,30 @@ async function qemuDrill(dataDir: string): Promise<DrillResult> {
   const floe = await startFloe(dataDir);
   const vmsDir = path.join(dataDir, 'vms');
   try {
-    await waitForVms(vmsDir, 1);
-    const [spare] = await snapshot(vmsDir);
+    const deadline = Date.now() + 120_000;
+    while (!(await snapshot(vmsDir)).some((vm) => vm.id.startsWith('demo-fresh-'))) {
+      if (Date.now() > deadline) throw new Error('no demo-fresh spare ran within 120 s');
+      await sleep(250);
+    }
+    const before = await snapshot(vmsDir);
+    const spare = before.find((vm) => vm.id.startsWith('demo-fresh-'));
     process.kill(spare!.pid, 'SIGKILL');
     const killedAt = Date.now();
     let replacedMs = Number.POSITIVE_INFINITY;
     while (Date.now() - killedAt < 30_000) {
       const now = await snapshot(vmsDir);
-      if (now.some((vm) => vm.id !== spare!.id)) {
+      if (now.some((vm) => !before.some((old) => old.id === vm.id))) {
         replacedMs = Date.now() - killedAt;
         break;
       }
       await sleep(200);
     }
+    const lost = lostOf(before, [spare!.id]);
     return {
-      lost: 0,
+      lost,
       saw: `spare ${spare!.id} killed; a new spare ${Number.isFinite(replacedMs) ? `running after ${replacedMs} ms` : 'NOT started'}`,
       recoveryMs: replacedMs,
-      ok: Number.isFinite(replacedMs),
+      ok: lost === 0 && Number.isFinite(replacedMs),
     };
   } finally {
     await stopFloe(floe);
