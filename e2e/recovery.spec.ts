@@ -3,10 +3,13 @@
  * SIGKILL and started again on the same data folder: the same three desktops (the same QEMU
  * processes) are theirs and their consoles work. Then a desktop's QEMU is killed: within 5 s
  * the person's page says so and offers to start it again, which works; a stateless pool's
- * spare that dies is replaced.
+ * spare that dies is replaced. And with five consoles open in five pages, Floe is killed with
+ * SIGKILL and started again on the same port: every page's console is connected again within
+ * 5 s of the new Floe listening, without a reload, on the same QEMU processes.
  */
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import type { APIRequestContext, Browser, Page } from '@playwright/test';
@@ -102,6 +105,91 @@ test('after kill -9 of Floe the same desktops are re-adopted and a dead QEMU is 
         timeout: 60_000,
       })
       .toBe(true);
+    for (const page of pages) await page.context().close();
+  } finally {
+    if (server) {
+      await stopFloe(server);
+      await test.info().attach('floe-output', { body: server.output(), contentType: 'text/plain' });
+    }
+    hypervisor.close();
+    await cleanUpDataDir(dataDir);
+  }
+});
+
+/** A port free right now on loopback (the restarted Floe must listen where the pages are). */
+async function freePort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as net.AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+test('after kill -9 of Floe five live consoles come back within 5 s, without a reload', async ({ browser }) => {
+  test.setTimeout(720_000);
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'floe-recovery-live-'));
+  const password = randomBytes(12).toString('base64url');
+  const hypervisor = new QemuHypervisor({ dataDir: path.join(dataDir, 'vms'), accelerator: 'tcg', observeOnly: true });
+  const env = { PORT: String(await freePort()) };
+  // Five consoles: the four demo people on the persistent pool, and alice on the stateless one too.
+  const consoles = [
+    { name: 'alice', pool: 'demo' },
+    { name: 'bob', pool: 'demo' },
+    { name: 'helen', pool: 'demo' },
+    { name: 'admin', pool: 'demo' },
+    { name: 'alice', pool: 'demo-fresh' },
+  ] as const;
+  let server: StartedFloe | undefined;
+  try {
+    server = await startFloe(dataDir, password, env);
+    const url = server.url;
+    const pages: Page[] = [];
+    const ids: string[] = [];
+    for (const { name, pool } of consoles) {
+      const page = await signedInPage(browser, url, name, password);
+      const response = await page.request.post(`${url}/api/desktops`, { data: { pool } });
+      expect(response.status(), `${name} gets a ${pool} desktop`).toBe(200);
+      ids.push(((await response.json()) as { desktop: DesktopJson }).desktop.id);
+      pages.push(page);
+    }
+    expect(new Set(ids).size, 'five different desktops').toBe(5);
+    for (const [i, page] of pages.entries()) {
+      await page.goto(`${url}/desktops/${ids[i]}`);
+      await expect(page.getByRole('status', { name: 'Console connection' })).toHaveText('Connected', { timeout: 180_000 });
+      await expect.poll(() => litPixels(page), { timeout: 30_000 }).toBeGreaterThan(200);
+      await page.evaluate(() => {
+        (window as unknown as { floeSamePage: boolean }).floeSamePage = true;
+      });
+    }
+    const pidsBefore = new Map((await hypervisor.list()).map((vm: VmInfo) => [vm.id, vm.pid]));
+    for (const id of ids) expect(pidsBefore.get(id), `${id} runs before the kill`).toEqual(expect.any(Number));
+
+    await stopFloe(server, 'SIGKILL');
+    // Every page notices that its console is gone before Floe is back.
+    for (const page of pages) {
+      await expect(page.getByRole('status', { name: 'Console connection' })).not.toHaveText('Connected', { timeout: 15_000 });
+    }
+    server = await startFloe(dataDir, password, env);
+    const listening = Date.now();
+    expect(server.url, 'the same address as before').toBe(url);
+    const backAfter: number[] = [];
+    for (const page of pages) {
+      await expect(page.getByRole('status', { name: 'Console connection' })).toHaveText('Connected', {
+        timeout: Math.max(0, 5_000 - (Date.now() - listening)),
+      });
+      backAfter.push(Date.now() - listening);
+    }
+    console.log(`consoles connected again ${backAfter.join(', ')} ms after the new Floe listened`);
+    for (const [i, page] of pages.entries()) {
+      expect(await page.evaluate(() => (window as unknown as { floeSamePage?: boolean }).floeSamePage), 'no reload').toBe(true);
+      await expect.poll(() => litPixels(page), { timeout: 30_000 }).toBeGreaterThan(200);
+      const desktop = await myDesktop(page.request, url, consoles[i]!.pool);
+      expect(desktop?.id, `${consoles[i]!.name} keeps the same ${consoles[i]!.pool} desktop`).toBe(ids[i]);
+    }
+    const pidsAfter = new Map((await hypervisor.list()).map((vm: VmInfo) => [vm.id, vm.pid]));
+    for (const id of ids) expect(pidsAfter.get(id), `${id}: the same QEMU, not a new boot`).toBe(pidsBefore.get(id));
+    const personal = [...pidsAfter.keys()].filter((id) => /^demo-[0-9a-f]{8}$/.test(id));
+    expect(personal.length, 'nothing duplicated: one persistent desktop per person').toBe(4);
     for (const page of pages) await page.context().close();
   } finally {
     if (server) {

@@ -108,7 +108,13 @@ async function timeToRecover(url: string, limitMs = 60_000): Promise<number> {
 /** The desktops running now, with their pids and disks (a template VM building a snapshot quits by design: not a desktop). */
 async function snapshot(vmsDir: string): Promise<{ id: string; pid: number; disk: string }[]> {
   const observer = new QemuHypervisor({ dataDir: vmsDir, accelerator: 'tcg', observeOnly: true });
-  return (await observer.list()).filter((vm) => !vm.id.startsWith(TEMPLATE_VM_PREFIX)).map((vm) => ({ id: vm.id, pid: vm.pid, disk: path.join(observer.desktopFolder(vm.id), 'disk.qcow2') }));
+  // "Cannot tell" (a process caught half-way through dying) means: look again shortly.
+  let vms = await observer.list().catch(() => undefined);
+  for (let tries = 1; vms === undefined && tries < 20; tries++) {
+    await sleep(100);
+    vms = await observer.list().catch((error: Error) => (tries === 19 ? Promise.reject(error) : undefined));
+  }
+  return vms!.filter((vm) => !vm.id.startsWith(TEMPLATE_VM_PREFIX)).map((vm) => ({ id: vm.id, pid: vm.pid, disk: path.join(observer.desktopFolder(vm.id), 'disk.qcow2') }));
 }
 
 /** Desktops of `before` whose QEMU or disk is gone (a desktop the drill killed itself is not counted). */

@@ -81,7 +81,9 @@ export interface ConsoleConnectionOptions {
   typingDelayMs?: number;
 }
 
-const DEFAULT_RETRY_DELAYS_MS = [500, 1000, 2000, 4000, 8000, 10_000];
+// Capped at 3 s: when Floe itself restarts (an upgrade, a kill -9), every open console is
+// back within a few seconds of it listening again, without a reload.
+const DEFAULT_RETRY_DELAYS_MS = [500, 1000, 2000, 3000];
 
 /** A reason to stop retrying, found while looking up the desktop or asking for a ticket. */
 class EndOfConsole extends Error {

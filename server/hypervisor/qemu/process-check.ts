@@ -68,14 +68,30 @@ export function qemuLiveness(pid: number, folder: string): Liveness {
     return 'unknown';
   }
   if (!argv) return 'dead';
-  // A kernel thread or a process in exec has an empty command line: not proof either way.
-  if (argv.length === 0) return 'unknown';
+  // An empty command line: a process whose memory is already gone because it is exiting
+  // (a kill -9 caught half-way; its exit is irrevocable, so that is death), else a kernel
+  // thread or a process in exec: not proof either way.
+  if (argv.length === 0) return isExiting(pid) ? 'dead' : 'unknown';
   const program = argv[0] ?? '';
   if (!/qemu-system/.test(program.slice(program.lastIndexOf('/') + 1))) return 'dead';
   const prefix = folder.endsWith('/') ? folder : `${folder}/`;
   // In QEMU option lists (-drive file=..., -chardev path=...) a comma is written twice.
   const escapedPrefix = prefix.replace(/,/g, ',,');
   return argv.some((arg) => arg.includes(prefix) || arg.includes(escapedPrefix)) ? 'alive' : 'dead';
+}
+
+/** PF_EXITING in /proc/PID/stat's flags (field 9): the kernel is tearing the process down. */
+const PF_EXITING = 0x4;
+
+function isExiting(pid: number): boolean {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const state = fields[0];
+    return state === 'Z' || state === 'X' || state === 'x' || (Number(fields[6]) & PF_EXITING) !== 0;
+  } catch (error) {
+    return isNoSuchEntry(error);
+  }
 }
 
 /** True when `pid` runs a qemu-system binary with an argument naming a file in `folder`. */
