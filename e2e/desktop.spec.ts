@@ -100,7 +100,7 @@ test('bob opens his desktop, types into it, and gets the same VM back', async ({
   expect(await personalDesktops(), 'no second desktop was booted').toEqual(before);
 
   // The native client: the .vv file parses, and its password opens the desktop's SPICE port
-  // through Floe's CONNECT proxy (the way remote-viewer goes), while a wrong one is refused.
+  // through Floe's CONNECT proxy (the way remote-viewer goes) once; a wrong one is refused.
   const download = await tab.request.get(`/api/desktops/${desktopId}/remote-viewer`);
   expect(download.status()).toBe(200);
   expect(download.headers()['content-disposition']).toBe(`attachment; filename="${desktopId}.vv"`);
@@ -108,8 +108,12 @@ test('bob opens his desktop, types into it, and gets the same VM back', async ({
   expect(vv.type).toBe('spice');
   expect(vv['delete-this-file']).toBe('1');
   const proxy = new URL(vv.proxy!);
-  expect(await spiceLoginThroughProxy(proxy, `${vv.host}:${vv.port}`, 'wrong-password')).toBe('denied');
   expect(await spiceLoginThroughProxy(proxy, `${vv.host}:${vv.port}`, vv.password!)).toBe('ok');
+  // A .vv file opens one console session: its ticket, once used, is refused before any tunnel.
+  expect(await spiceLoginThroughProxy(proxy, `${vv.host}:${vv.port}`, vv.password!)).toBe('refused 409');
+  // A new .vv file with a wrong password: SPICE itself refuses the login.
+  const again = parseVirtViewerFile(await (await tab.request.get(`/api/desktops/${desktopId}/remote-viewer`)).text());
+  expect(await spiceLoginThroughProxy(proxy, `${again.host}:${again.port}`, 'wrong-password')).toBe('denied');
   expect(await spiceLoginThroughProxy(proxy, `${'0'.repeat(60)}.console.floe:5900`, vv.password!)).toBe('refused 401');
 
   // "Shut down" on My desktops asks first, then stops the VM; the desktop can be started again.
