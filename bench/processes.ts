@@ -130,8 +130,11 @@ export function cpuSeconds(pid: number): number {
   return ticks / CLOCK_TICKS_PER_SECOND;
 }
 
-/** Waits until the process has no child left (websockify's per-connection processes). */
-export async function waitForNoChildren(pid: number, timeoutMs = 5000): Promise<void> {
+/**
+ * Waits until the process has no child left (websockify's per-connection processes, which exit
+ * on their own after their client closed: seen to take over 5 s on a busy machine).
+ */
+export async function waitForNoChildren(pid: number, timeoutMs = 20_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (descendants(pid).length > 0) {
     check(Date.now() < deadline, `process ${pid} still has children after ${timeoutMs} ms`);
