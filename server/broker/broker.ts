@@ -71,6 +71,8 @@ export class Broker {
   private readonly bootTimeoutMs: number;
   /** Boots in flight, so tests and shutdown can wait for them. */
   private readonly boots = new Map<string, Promise<unknown>>();
+  /** The last assignment queued per pool (inPoolOrder). */
+  private readonly assignmentQueues = new Map<string, Promise<void>>();
   /** Pools whose last spare failed to boot: no new spare before `until`. */
   private readonly spareBackoff = new Map<string, { failures: number; until: number }>();
   /** Desktops Floe itself is stopping, whose exit is not a failure. */
@@ -207,7 +209,7 @@ export class Broker {
   async assignDesktop(userId: string, poolName: string): Promise<Desktop> {
     const requested = Date.now();
     const pool = await this.getPool(poolName);
-    const { desktop, boot, source } = await this.db.transaction().execute(async (trx) => {
+    const { desktop, boot, source } = await this.inPoolOrder(poolName, () => this.db.transaction().execute(async (trx) => {
       // On PostgreSQL, lock the pool row so parallel assignments of one pool queue up;
       // SQLite runs one write transaction at a time anyway.
       if (this.options.engine === 'postgres') {
@@ -265,7 +267,7 @@ export class Broker {
       const fresh = newDesktopRow(poolName, userId, now);
       await trx.insertInto('desktops').values(fresh).execute();
       return { desktop: fresh, boot: true, source: 'boot' as const };
-    });
+    }));
     if (boot) this.requestedAt.set(desktop.id, requested);
     else if (desktop.state === 'assigned') {
       this.options.observer?.desktopDelivered?.(poolName, (Date.now() - requested) / 1000, source === 'spare' ? 'spare' : 'existing');
@@ -275,6 +277,27 @@ export class Broker {
     if (source === 'spare') this.reconcileSoon?.();
     this.log.info({ desktop: desktop.id, user: userId, pool: poolName, state: desktop.state }, 'desktop assigned');
     return desktop;
+  }
+
+  /**
+   * Runs `work` after every earlier assignment of the pool in this process has finished. A burst
+   * of people asking for one pool waits here, in memory, rather than each holding a database
+   * connection while it queues on the pool row's lock (which, with 200 at once, used up the
+   * connection pool and refused people with a connection timeout). Across replicas the row lock
+   * still orders them.
+   */
+  private inPoolOrder<T>(poolName: string, work: () => Promise<T>): Promise<T> {
+    const previous = this.assignmentQueues.get(poolName) ?? Promise.resolve();
+    const result = previous.then(work);
+    const tail = result.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.assignmentQueues.set(poolName, tail);
+    void tail.then(() => {
+      if (this.assignmentQueues.get(poolName) === tail) this.assignmentQueues.delete(poolName);
+    });
+    return result;
   }
 
   /**
