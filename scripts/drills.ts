@@ -13,25 +13,20 @@
  * Needs root (mount, prlimit, su postgres) and `next build` done. Every QEMU, server, mount
  * and cluster it makes is removed at the end.
  */
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { QemuHypervisor } from '../server/hypervisor/qemu/qemu-hypervisor';
 import { processLiveness } from '../server/hypervisor/qemu/process-check';
 import { TEMPLATE_VM_PREFIX } from '../server/hypervisor/qemu/template-snapshot';
+import { type StartedFloe, signInCookie, startFloe as startFloeProcess } from '../test/floe-process';
 
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const PASSWORD = 'drill-password-1';
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-interface Floe {
-  child: ChildProcess;
-  url: string;
-  output: () => string;
-}
+type Floe = StartedFloe;
 
 interface DrillResult {
   lost: number;
@@ -40,42 +35,9 @@ interface DrillResult {
   ok: boolean;
 }
 
+/** A Floe for a drill: TCG guests, warnings only in its log. */
 function startFloe(dataDir: string, env: Record<string, string> = {}, wrapper: string[] = []): Promise<Floe> {
-  const command = [...wrapper, process.execPath, '--import', 'tsx', 'server/main.ts'];
-  const child = spawn(command[0]!, command.slice(1), {
-    cwd: repoRoot,
-    env: {
-      ...process.env,
-      NODE_ENV: 'production',
-      PORT: '0',
-      FLOE_ACCEL: 'tcg',
-      FLOE_DATA_DIR: dataDir,
-      FLOE_IMAGE_DIR: process.env.FLOE_IMAGE_DIR ?? path.join(repoRoot, '.data', 'images'),
-      FLOE_DEMO: '1',
-      FLOE_DEMO_PASSWORD: PASSWORD,
-      FLOE_LOG_LEVEL: 'warn',
-      ...env,
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`Floe did not start in 90 s:\n${output}`)), 90_000);
-    const onData = (chunk: Buffer) => {
-      output += chunk.toString();
-      const match = /Floe is ready at (http:\/\/\S+)/.exec(output);
-      if (match?.[1]) {
-        clearTimeout(timer);
-        resolve({ child, url: match[1], output: () => output });
-      }
-    };
-    child.stdout?.on('data', onData);
-    child.stderr?.on('data', onData);
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`Floe exited with ${code}:\n${output}`));
-    });
-  });
+  return startFloeProcess(dataDir, PASSWORD, { FLOE_ACCEL: 'tcg', FLOE_LOG_LEVEL: 'warn', ...env }, wrapper);
 }
 
 async function stopFloe(floe: Floe): Promise<void> {
@@ -132,21 +94,8 @@ async function waitForVms(vmsDir: string, count: number, timeoutMs = 60_000): Pr
   }
 }
 
-/** Signs in through next-auth's credentials callback; returns the session cookie header. */
-async function signIn(url: string, name: string): Promise<string> {
-  const csrf = await fetch(`${url}/api/auth/csrf`);
-  const cookies = csrf.headers.getSetCookie().map((c) => c.split(';')[0]).join('; ');
-  const { csrfToken } = (await csrf.json()) as { csrfToken: string };
-  const response = await fetch(`${url}/api/auth/callback/credentials`, {
-    method: 'POST',
-    redirect: 'manual',
-    headers: { 'content-type': 'application/x-www-form-urlencoded', cookie: cookies, origin: url },
-    body: new URLSearchParams({ csrfToken, username: name, password: PASSWORD, json: 'true' }),
-  });
-  const session = response.headers.getSetCookie().map((c) => c.split(';')[0]).find((c) => /session-token/.test(c ?? ''));
-  if (!session) throw new Error(`sign-in of ${name} failed (${response.status})`);
-  return `${cookies}; ${session}`;
-}
+/** Signs in over HTTP; returns the Cookie header. */
+const signIn = (url: string, name: string) => signInCookie(url, name, PASSWORD);
 
 async function cleanUp(dataDir: string): Promise<void> {
   const hypervisor = new QemuHypervisor({ dataDir: path.join(dataDir, 'vms'), accelerator: 'tcg' });

@@ -464,6 +464,11 @@ export class Broker {
   /** Set while the reconcile loop runs: asks for a pass now. */
   private reconcileSoon: (() => void) | undefined;
 
+  /** Asks the running reconcile loop for a pass now (nothing when it is not running). */
+  reconcileNow(): void {
+    this.reconcileSoon?.();
+  }
+
   /**
    * A power action on a desktop: `shutdown` (a persistent desktop keeps its disk; a stateless
    * one is discarded), `restart` (a new QEMU on the same disk), `reset` (hard reset of the

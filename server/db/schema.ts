@@ -82,6 +82,18 @@ export interface ConsoleSessionsTable {
   taken_over_by: string | null;
   /** The sign-in this console belongs to: when it ends, the console is closed. */
   sign_in_session_id: string | null;
+  /** The portal replica (FLOE_REPLICA_ID) whose relay or proxy carries this console. */
+  relayed_by: string | null;
+}
+
+/** One portal replica sharing the database, with its heartbeat (server/replicas.ts). */
+export interface ReplicasTable {
+  id: string;
+  started_at: number;
+  /** Last heartbeat, every 2 s while the replica runs. */
+  seen_at: number;
+  /** 1 while this replica holds the reconcile lease. */
+  holds_lease: number;
 }
 
 export interface AuditLogTable {
@@ -145,6 +157,7 @@ export interface Database {
   sign_in_sessions: SignInSessionsTable;
   sign_in_throttle: SignInThrottleTable;
   user_identities: UserIdentitiesTable;
+  replicas: ReplicasTable;
 }
 
 export type User = Selectable<UsersTable>;
@@ -155,3 +168,4 @@ export type DesktopUpdate = Updateable<DesktopsTable>;
 export type ConsoleTicketRow = Selectable<ConsoleTicketsTable>;
 export type ConsoleSession = Selectable<ConsoleSessionsTable>;
 export type SignInSession = Selectable<SignInSessionsTable>;
+export type Replica = Selectable<ReplicasTable>;
