@@ -76,7 +76,8 @@ class AdvisoryLockLease implements ReconcileLease {
     this.client = client;
     try {
       await client.connect();
-      await client.query(`set idle_session_timeout = ${LEASE_SILENCE_MS}`);
+      // PostgreSQL 14 and later; older servers notice a vanished holder by TCP keepalive only.
+      await client.query(`set idle_session_timeout = ${LEASE_SILENCE_MS}`).catch(() => undefined);
     } catch (error) {
       this.drop();
       await client.end().catch(() => undefined);
