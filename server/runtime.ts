@@ -28,7 +28,7 @@ import { DatabaseHealth } from './db/database-health';
 import { demoTemplate } from './hypervisor/qemu/demo-template';
 import { defaultRuntimeDir } from './hypervisor/qemu/qemu-command';
 import { QemuHypervisor } from './hypervisor/qemu/qemu-hypervisor';
-import { TemplateSnapshots } from './hypervisor/qemu/template-snapshot';
+import { TEMPLATE_VM_PREFIX, TemplateSnapshots } from './hypervisor/qemu/template-snapshot';
 import { log as rootLog } from './log';
 import { FloeMetrics } from './metrics';
 import { reconcileLease } from './replicas/reconcile-lease';
@@ -113,6 +113,8 @@ export async function createRuntime(
     log: log.child({ module: 'broker' }),
     bootTimeoutMs: options.bootTimeoutMs,
     snapshots,
+    // A template VM belongs to its snapshot build, which replaces a leftover one itself.
+    notDesktop: (id) => id.startsWith(TEMPLATE_VM_PREFIX),
   });
   await broker.seedPools(pools);
   const audit = (entry: AuditEntry) => recordAudit(database.db, entry);

@@ -292,6 +292,31 @@ describe('recover', () => {
     assert.equal((await broker.assignDesktop('u1', 'small')).id, kept.id);
     assert.equal(t.hypervisor.started.length, 3, 'no second desktop is booted for u1');
   });
+
+  test('run again on taking the reconcile lease back: a boot in flight is not failed, a template VM is not a stray', async () => {
+    const hypervisor = new FakeHypervisor();
+    const database = await openTestDatabase();
+    opened.push(database);
+    const broker = new Broker({
+      db: database.db,
+      engine: database.engine,
+      hypervisor,
+      sessions: new ConsoleSessions(database.db),
+      imageDir: database.dataDir,
+      log: quiet,
+      notDesktop: (id) => id.startsWith('template-'),
+    });
+    await broker.definePools([smallPool]);
+    hypervisor.autoReady = false;
+    const booting = await broker.assignDesktop('u1', 'small');
+    await hypervisor.start({ id: 'template-0123', template: { baseImage: 'x', memoryMiB: 64, vcpus: 1, readiness: { kind: 'delay', seconds: 0 } } });
+    const result = await broker.recover();
+    assert.deepEqual(result, { adopted: [], failed: [], stray: [] });
+    assert.notEqual((await broker.getDesktop(booting.id))?.state, 'failed');
+    assert.ok((await hypervisor.list()).some((vm) => vm.id === 'template-0123'), 'the template VM still runs');
+    hypervisor.markReady(booting.id);
+    assert.equal(await stateOf(broker, booting.id), 'assigned');
+  });
 });
 
 describe('seedPools', () => {

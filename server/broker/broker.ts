@@ -38,6 +38,11 @@ export interface BrokerOptions {
   observer?: BrokerObserver;
   /** Template snapshots for instant desktops (pools with `instant`); without it every desktop boots. */
   snapshots?: SnapshotSource;
+  /**
+   * VMs that are not desktops and not the broker's to stop as strays (a template VM a snapshot
+   * build, perhaps another replica's, runs right now). Default: none.
+   */
+  notDesktop?: (vmId: string) => boolean;
 }
 
 /** What the broker reports as it works (metrics listen here). */
@@ -297,8 +302,9 @@ export class Broker {
 
   /**
    * Re-adopts the VMs an earlier Floe left running, marks desktops whose VM vanished as failed,
-   * and stops VMs the database does not know. Call once at start, before serving. When the
-   * hypervisor cannot tell which VMs run, this rejects and decides nothing.
+   * and stops VMs the database does not know. Call at start, before serving, and whenever this
+   * replica takes the reconcile lease (server/replicas). When the hypervisor cannot tell which
+   * VMs run, this rejects and decides nothing.
    */
   async recover(): Promise<{ adopted: string[]; failed: string[]; stray: string[] }> {
     const running = new Map((await this.hypervisor.list()).map((vm) => [vm.id, vm]));
@@ -308,6 +314,9 @@ export class Broker {
     for (const row of rows) {
       const vm = running.get(row.id);
       running.delete(row.id);
+      // Run again when this replica takes the reconcile lease back: what it is booting or
+      // stopping itself right now is not a vanished VM.
+      if (this.boots.has(row.id) || this.stopping.has(row.id)) continue;
       if (vm && RUNNING_STATES.concat('provisioning').includes(row.state)) {
         await this.setState(row.id, row.state === 'provisioning' ? 'booting' : row.state, {
           pid: vm.pid,
@@ -338,7 +347,7 @@ export class Broker {
         await this.setState(row.id, 'stopped', { pid: null, spice_port: null });
       }
     }
-    const stray = [...running.keys()];
+    const stray = [...running.keys()].filter((id) => !this.options.notDesktop?.(id));
     for (const id of stray) {
       this.stopping.add(id);
       await this.hypervisor.stop(id).catch(() => undefined);
