@@ -5,6 +5,8 @@
  *   real SPICE server through B's WebSocket relay (sent with A's Host and Origin, as a load
  *   balancer in front of both passes them);
  * - A's helpdesk API lists the console B relays; a helpdesk disconnect on A closes it on B;
+ * - B, which does not drive the VM, issues a ticket (the SPICE password goes through the VM's
+ *   peer QMP socket) and the console runs through A;
  * - one replica holds the reconcile lease (an advisory lock); kill -9 of the holder hands the
  *   lease to the other within 10 s, which adopts the running VMs: the pool never has more
  *   spares than it asks for, before or after.
@@ -176,6 +178,25 @@ test('two replicas on one PostgreSQL: one reconciles, consoles cross replicas, t
   assert.equal(record.end_reason, 'closed-by-staff');
   assert.equal(record.relayed_by, 'replica-b');
   console.log(`# disconnect on A closed B's console in ${end.at - asked} ms`);
+
+  // The other way round: B, which does not drive the VM (A holds its QMP socket), issues the
+  // ticket (its SPICE password goes through the VM's peer QMP socket) and A relays.
+  const issuing = Date.now();
+  const ticketOnB = await api<{ path: string; password: string }>(replicaB, alice, 'POST', `/api/desktops/${desktop.id}/console-ticket`);
+  console.log(`# B issued a ticket for a VM A drives in ${Date.now() - issuing} ms`);
+  const wsOnA = new WebSocket(`${replicaA.url.replace('http', 'ws')}${ticketOnB.path}`, 'binary', {
+    headers: { cookie: alice, host: new URL(replicaB.url).host },
+    origin: replicaB.url,
+  });
+  await new Promise<void>((resolve, reject) => {
+    wsOnA.once('open', () => resolve());
+    wsOnA.once('unexpected-response', (_req, res) => reject(new Error(`A refused B's ticket: ${res.statusCode}`)));
+    wsOnA.once('error', reject);
+  });
+  assert.equal(await spiceLoginOver(wsOnA, ticketOnB.password), 0, "the password B set opens the desktop's SPICE server through A");
+  const closedOnA = new Promise((resolve) => wsOnA.once('close', resolve));
+  wsOnA.close();
+  await closedOnA;
 
   // The assigned desktop left the spares: A (the holder) boots exactly one replacement.
   await until('a replacement spare to be ready', 180_000, async () => {
