@@ -115,6 +115,7 @@ export async function createRuntime(
     snapshots,
     // A template VM belongs to its snapshot build, which replaces a leftover one itself.
     notDesktop: (id) => id.startsWith(TEMPLATE_VM_PREFIX),
+    replicaId: config.replicaId,
   });
   await broker.seedPools(pools);
   const audit = (entry: AuditEntry) => recordAudit(database.db, entry);
@@ -126,7 +127,7 @@ export async function createRuntime(
     replicaId: config.replicaId,
     lease: reconcileLease(database.engine, config.databaseUrl, config.replicaId),
     sessions: consoleSessions,
-    recover: () => broker.recover(),
+    recover: (liveReplicas) => broker.recover({ liveReplicas }),
     reconcileSoon: () => broker.reconcileNow(),
     log: log.child({ module: 'replicas' }),
   });

@@ -43,6 +43,8 @@ export interface BrokerOptions {
    * build, perhaps another replica's, runs right now). Default: none.
    */
   notDesktop?: (vmId: string) => boolean;
+  /** This portal replica's id (FLOE_REPLICA_ID), recorded on the desktops it boots or adopts. */
+  replicaId?: string;
 }
 
 /** What the broker reports as it works (metrics listen here). */
@@ -267,7 +269,7 @@ export class Broker {
         .where('state', 'in', LIVE_STATES)
         .executeTakeFirstOrThrow();
       if (Number(count) >= pool.maxSize) throw new PoolExhaustedError(pool.title, pool.maxSize);
-      const fresh = newDesktopRow(poolName, userId, now);
+      const fresh = newDesktopRow(poolName, userId, now, this.options.replicaId);
       await trx.insertInto('desktops').values(fresh).execute();
       return { desktop: fresh, boot: true, source: 'boot' as const };
     });
@@ -303,10 +305,11 @@ export class Broker {
   /**
    * Re-adopts the VMs an earlier Floe left running, marks desktops whose VM vanished as failed,
    * and stops VMs the database does not know. Call at start, before serving, and whenever this
-   * replica takes the reconcile lease (server/replicas). When the hypervisor cannot tell which
-   * VMs run, this rejects and decides nothing.
+   * replica takes the reconcile lease (server/replicas). Desktops driven by one of
+   * `liveReplicas` (other replicas whose heartbeat is fresh) are theirs and left alone. When the
+   * hypervisor cannot tell which VMs run, this rejects and decides nothing.
    */
-  async recover(): Promise<{ adopted: string[]; failed: string[]; stray: string[] }> {
+  async recover(options: { liveReplicas?: ReadonlySet<string> } = {}): Promise<{ adopted: string[]; failed: string[]; stray: string[] }> {
     const running = new Map((await this.hypervisor.list()).map((vm) => [vm.id, vm]));
     const rows = await this.db.selectFrom('desktops').selectAll().where('state', 'in', LIVE_STATES).execute();
     const adopted: string[] = [];
@@ -317,12 +320,15 @@ export class Broker {
       // Run again when this replica takes the reconcile lease back: what it is booting or
       // stopping itself right now is not a vanished VM.
       if (this.boots.has(row.id) || this.stopping.has(row.id)) continue;
+      // Another live replica boots or drives it (perhaps its QEMU is not started yet): its call.
+      if (row.driven_by && row.driven_by !== this.options.replicaId && options.liveReplicas?.has(row.driven_by)) continue;
       if (vm && RUNNING_STATES.concat('provisioning').includes(row.state)) {
         await this.setState(row.id, row.state === 'provisioning' ? 'booting' : row.state, {
           pid: vm.pid,
           spice_host: vm.spiceHost,
           spice_port: vm.spicePort,
           accelerator: vm.accelerator,
+          driven_by: this.options.replicaId ?? null,
         });
         adopted.push(row.id);
         if (row.state === 'booting' || row.state === 'provisioning') {
@@ -585,7 +591,7 @@ export class Broker {
       const wanted = Math.min(pool.spares - Number(counts.spare), pool.maxSize - Number(counts.live));
       const rows: Desktop[] = [];
       const now = Date.now();
-      for (let i = 0; i < wanted; i++) rows.push(newDesktopRow(pool.name, null, now));
+      for (let i = 0; i < wanted; i++) rows.push(newDesktopRow(pool.name, null, now, this.options.replicaId));
       if (rows.length > 0) await trx.insertInto('desktops').values(rows).execute();
       return rows;
     });
@@ -635,6 +641,7 @@ export class Broker {
           spice_port: vm.spicePort,
           accelerator: vm.accelerator,
           template_version: version,
+          driven_by: this.options.replicaId ?? null,
         }),
       );
       if (!(await this.awaitReady(desktopId, pool))) return false;
@@ -733,7 +740,7 @@ export class Broker {
   }
 }
 
-function newDesktopRow(poolName: string, userId: string | null, now: number): Desktop {
+function newDesktopRow(poolName: string, userId: string | null, now: number, drivenBy: string | undefined): Desktop {
   return {
     id: `${poolName}-${randomBytes(4).toString('hex')}`,
     pool_name: poolName,
@@ -749,6 +756,7 @@ function newDesktopRow(poolName: string, userId: string | null, now: number): De
     booted_at: null,
     assigned_at: userId ? now : null,
     template_version: null,
+    driven_by: drivenBy ?? null,
   };
 }
 

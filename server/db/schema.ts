@@ -49,6 +49,8 @@ export interface DesktopsTable {
   assigned_at: number | null;
   /** The pool's template version the desktop's disk was made from (instant clones, roll-outs). */
   template_version: number | null;
+  /** The portal replica (FLOE_REPLICA_ID) that boots or drives its VM; another replica's recovery leaves it alone while that one lives. */
+  driven_by: string | null;
 }
 
 export interface ConsoleTicketsTable {

@@ -44,8 +44,13 @@ test('the lease holder adopts once per taking of the lease and ends the consoles
   t.after(() => database.close());
   let held = true;
   let recovered = 0;
+  let seenLive: ReadonlySet<string> | undefined;
   const lease: ReconcileLease = { tryHold: async () => held, release: async () => undefined };
-  const duties = new ReplicaDuties({ db: database.db, replicaId: 'a', lease, sessions: on('a'), recover: async () => recovered++, log });
+  const recover = async (live: ReadonlySet<string>) => {
+    recovered++;
+    seenLive = live;
+  };
+  const duties = new ReplicaDuties({ db: database.db, replicaId: 'a', lease, sessions: on('a'), recover, log });
   // Replica b was last heard of long ago; c just now.
   const now = Date.now();
   await database.db.insertInto('replicas').values([
@@ -57,6 +62,7 @@ test('the lease holder adopts once per taking of the lease and ends the consoles
   await duties.tick();
   assert.equal(duties.holdsLease(), true);
   assert.equal(recovered, 1);
+  assert.deepEqual([...seenLive!], ['c'], "recovery leaves the live replica c's desktops alone");
   assert.deepEqual(await open(), ['by-a', 'by-c', 'by-nobody'], "b's console is ended, c's (alive) is not");
   const heartbeat = await database.db.selectFrom('replicas').selectAll().where('id', '=', 'a').executeTakeFirstOrThrow();
   assert.equal(heartbeat.holds_lease, 1);
@@ -69,6 +75,17 @@ test('the lease holder adopts once per taking of the lease and ends the consoles
   held = true;
   await duties.tick();
   assert.equal(recovered, 2, 'taking the lease again adopts the VMs again');
+
+  // A desktop the silent replica b was driving is adopted by the holder at its next tick.
+  await database.db
+    .insertInto('desktops')
+    .values({
+      id: 'orphan', pool_name: 'p', state: 'assigned', user_id: 'alice', failure_reason: null, pid: 1, spice_host: null, spice_port: 5900,
+      accelerator: 'tcg', created_at: 0, state_changed_at: 0, booted_at: 0, assigned_at: 0, template_version: 1, driven_by: 'b',
+    })
+    .execute();
+  await duties.tick();
+  assert.equal(recovered, 3, "the silent replica's desktops are adopted");
 });
 
 test('a lease whose adoption fails is let go and taken again later', async (t) => {

@@ -6,7 +6,8 @@
  * - writes its heartbeat in `replicas` (id, seen_at, holds_lease), which the admin's view and
  *   the tests read;
  * - as the holder, ends the open console records of replicas silent for REPLICA_SILENCE_MS
- *   (they died with their consoles; their records would otherwise hold desktops "in use").
+ *   (they died with their consoles; their records would otherwise hold desktops "in use") and
+ *   adopts the desktops they were booting or driving (`desktops.driven_by`).
  * With one replica (SQLite) the lease is always held and this only keeps the heartbeat.
  */
 import type { Kysely } from 'kysely';
@@ -25,8 +26,11 @@ export interface ReplicaDutiesOptions {
   replicaId: string;
   lease: ReconcileLease;
   sessions: ConsoleSessions;
-  /** Adopts the host's running VMs and settles desktops whose VM vanished (broker.recover). */
-  recover: () => Promise<unknown>;
+  /**
+   * Adopts the host's running VMs and settles desktops whose VM vanished (broker.recover),
+   * leaving alone the desktops driven by `liveReplicas` (other replicas with a fresh heartbeat).
+   */
+  recover: (liveReplicas: ReadonlySet<string>) => Promise<unknown>;
   /** Asks for a reconcile pass now (the new holder should not wait for the timer). */
   reconcileSoon?: () => void;
   log: Logger;
@@ -50,7 +54,7 @@ export class ReplicaDuties {
     if (held && !this.holding) {
       // Adopt before reconciling: a spare the last holder booted is not booted again.
       try {
-        await this.options.recover();
+        await this.options.recover(await this.liveOthers());
       } catch (error) {
         log.warn({ err: messageOf(error) }, 'took the reconcile lease but could not adopt the VMs yet; will try again');
         await lease.release();
@@ -71,8 +75,33 @@ export class ReplicaDuties {
       .execute();
     if (!this.holding) return;
     const silent = await db.selectFrom('replicas').select('id').where('seen_at', '<', now - REPLICA_SILENCE_MS).where('id', '!=', replicaId).execute();
-    const ended = await this.options.sessions.endOpenRelayedBy(silent.map((r) => r.id), 'floe-stopped');
-    if (ended > 0) log.warn({ replicas: silent.map((r) => r.id), consoles: ended }, 'ended the consoles of replicas that stopped answering');
+    if (silent.length === 0) return;
+    const silentIds = silent.map((r) => r.id);
+    const ended = await this.options.sessions.endOpenRelayedBy(silentIds, 'floe-stopped');
+    if (ended > 0) log.warn({ replicas: silentIds, consoles: ended }, 'ended the consoles of replicas that stopped answering');
+    // Desktops a silent replica was booting, driving or stopping: adopted (or settled) here now.
+    const orphaned = await db
+      .selectFrom('desktops')
+      .select('id')
+      .where('driven_by', 'in', silentIds)
+      .where('state', 'in', ['provisioning', 'booting', 'ready', 'assigned', 'stopping'])
+      .limit(1)
+      .execute();
+    if (orphaned.length > 0) {
+      log.warn({ replicas: silentIds }, 'adopting the desktops of replicas that stopped answering');
+      await this.options.recover(await this.liveOthers());
+    }
+  }
+
+  /** The other replicas whose heartbeat is fresh. */
+  private async liveOthers(): Promise<ReadonlySet<string>> {
+    const rows = await this.options.db
+      .selectFrom('replicas')
+      .select('id')
+      .where('seen_at', '>=', Date.now() - REPLICA_SILENCE_MS)
+      .where('id', '!=', this.options.replicaId)
+      .execute();
+    return new Set(rows.map((r) => r.id));
   }
 
   /** Ticks once a second until the returned function is called (which also lets the lease go). */
