@@ -130,6 +130,8 @@ export interface OpenConsoleView {
   userAgent: string | null;
   /** True when the console belongs to the person asking (another window of theirs). */
   mine: boolean;
+  /** The portal replica relaying it (FLOE_REPLICA_ID), for staff; null for the person. */
+  relayedBy?: string | null;
 }
 
 /** Consoles open on the user's desktop right now (from the session records). */

@@ -302,7 +302,14 @@ export async function helpdeskOpenConsoles(viewer: SessionUser, desktopId: strin
   const runtime = getRuntime();
   await ownedDesktop(viewer, desktopId);
   const open = await runtime.consoleSessions.openOn(desktopId);
-  return open.map((s) => ({ id: s.id, startedAt: s.started_at, clientAddress: s.client_address, userAgent: s.user_agent, mine: s.user_id === viewer.id }));
+  return open.map((s) => ({
+    id: s.id,
+    startedAt: s.started_at,
+    clientAddress: s.client_address,
+    userAgent: s.user_agent,
+    mine: s.user_id === viewer.id,
+    relayedBy: s.relayed_by,
+  }));
 }
 
 /** How one console session of a person's desktop ended (or that it is open), in the shape of lib/desktops' consoleSessionStatus. */

@@ -21,7 +21,7 @@ import path from 'node:path';
 import { QemuHypervisor } from '../server/hypervisor/qemu/qemu-hypervisor';
 import { processLiveness } from '../server/hypervisor/qemu/process-check';
 import { TEMPLATE_VM_PREFIX } from '../server/hypervisor/qemu/template-snapshot';
-import { type StartedFloe, startFloe as startFloeProcess, stopFloe } from './floe-process';
+import { type StartedFloe, signInCookie, startFloe as startFloeProcess, stopFloe } from './floe-process';
 
 const PASSWORD = 'drill-password-1';
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -88,20 +88,8 @@ async function waitForVms(vmsDir: string, count: number, timeoutMs = 60_000): Pr
 }
 
 /** Signs in through next-auth's credentials callback; returns the session cookie header. */
-async function signIn(url: string, name: string): Promise<string> {
-  const csrf = await fetch(`${url}/api/auth/csrf`);
-  const cookies = csrf.headers.getSetCookie().map((c) => c.split(';')[0]).join('; ');
-  const { csrfToken } = (await csrf.json()) as { csrfToken: string };
-  const response = await fetch(`${url}/api/auth/callback/credentials`, {
-    method: 'POST',
-    redirect: 'manual',
-    headers: { 'content-type': 'application/x-www-form-urlencoded', cookie: cookies, origin: url },
-    body: new URLSearchParams({ csrfToken, username: name, password: PASSWORD, json: 'true' }),
-  });
-  const session = response.headers.getSetCookie().map((c) => c.split(';')[0]).find((c) => /session-token/.test(c ?? ''));
-  if (!session) throw new Error(`sign-in of ${name} failed (${response.status})`);
-  return `${cookies}; ${session}`;
-}
+/** Signs in over HTTP; returns the Cookie header. */
+const signIn = (url: string, name: string) => signInCookie(url, name, PASSWORD);
 
 async function cleanUp(dataDir: string): Promise<void> {
   const hypervisor = new QemuHypervisor({ dataDir: path.join(dataDir, 'vms'), accelerator: 'tcg' });

@@ -3,8 +3,9 @@
  * benchmark: `server/main.ts` under Node in production mode on port 0, with its own data folder,
  * the shared demo guest image and the demo accounts under a known password. `startFloe`
  * resolves once the server prints the address it listens on; `stopFloe` stops it (SIGKILL after
- * a grace period, or at once when asked) and waits for its exit. `qemuProcessesUnder` finds
- * QEMU processes a run left behind, by their data folder.
+ * a grace period, or at once when asked) and waits for its exit; `signInCookie` signs in over
+ * HTTP as a browser would. `qemuProcessesUnder` finds QEMU processes a run left behind, by their
+ * data folder. Nothing here depends on a test runner.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -84,6 +85,22 @@ export async function stopFloe(server: StartedFloe, signal: 'SIGTERM' | 'SIGKILL
   const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
   await exited;
   clearTimeout(timer);
+}
+
+/** Signs in through next-auth's credentials callback, as a browser would; returns the Cookie header. */
+export async function signInCookie(url: string, name: string, password: string): Promise<string> {
+  const csrf = await fetch(`${url}/api/auth/csrf`);
+  const cookies = csrf.headers.getSetCookie().map((c) => c.split(';')[0]).join('; ');
+  const { csrfToken } = (await csrf.json()) as { csrfToken: string };
+  const response = await fetch(`${url}/api/auth/callback/credentials`, {
+    method: 'POST',
+    redirect: 'manual',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', cookie: cookies, origin: url },
+    body: new URLSearchParams({ csrfToken, username: name, password, json: 'true' }),
+  });
+  const session = response.headers.getSetCookie().map((c) => c.split(';')[0]).find((c) => /session-token/.test(c ?? ''));
+  if (!session) throw new Error(`sign-in of ${name} failed (${response.status})`);
+  return `${cookies}; ${session}`;
 }
 
 /** PIDs of QEMU processes whose command line mentions `dir`. */

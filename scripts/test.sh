@@ -9,7 +9,8 @@
 #   it): the unit files, then the e2e specs in that random order and once more in reverse, so a
 #   test that needs an earlier one's leftovers fails;
 # - every file of the PostgreSQL stage must have opened PostgreSQL (server/db/test-database.ts
-#   refuses another engine and logs the one it opened);
+#   refuses another engine and logs the one it opened); so must the two-replica test
+#   (test/two-replicas.postgres.ts: two real servers on one PostgreSQL, its own stage);
 # - a skipped test fails the run in CI unless its reason is in scripts/accepted-skips.txt;
 # - `npm run bench -- --short` runs, so the benchmark and its checks cannot rot;
 # - a checkout that was clean must still be clean afterwards (tests write only to ignored
@@ -57,6 +58,11 @@ done
 if grep -v '^postgres ' "$reports/engines.log"; then echo "FAILED: the PostgreSQL stage opened another engine (above)" >&2; exit 1; fi
 echo "All ${#database_files[@]} database test files ran on PostgreSQL."
 
+echo "==> Two portal replicas on one PostgreSQL (real servers, real QEMU; about 1 minute)"
+# Not a *.test.ts: it needs PostgreSQL (and fails without it), so the SQLite stage must not run it.
+FLOE_TEST_DATABASE_ENGINE=postgres FLOE_TEST_DATABASE_LOG="$reports/replicas-engines.log" node_tests "$reports/replicas.tap" test/two-replicas.postgres.ts
+grep -qx "postgres test/two-replicas.postgres.ts" "$reports/replicas-engines.log" || { echo "FAILED: the two-replica test did not open PostgreSQL" >&2; exit 1; }
+
 echo "==> Fault drills (file handles, database away, full disk, kill -9 QEMU; about 3 minutes)"
 npm run --silent drills
 
@@ -74,7 +80,7 @@ echo "==> Short benchmark (the bench's own checks: every relayed byte, no deskto
 npm run --silent bench -- --short
 
 echo "==> Skipped tests"
-npx tsx scripts/check-skips.ts "$reports/unit.tap" "$reports/postgres.tap" "$reports/e2e-random.json" "$reports/e2e-reverse.json"
+npx tsx scripts/check-skips.ts "$reports/unit.tap" "$reports/postgres.tap" "$reports/replicas.tap" "$reports/e2e-random.json" "$reports/e2e-reverse.json"
 
 echo "==> The checkout is as it was"
 tree_after=$(git status --porcelain 2>/dev/null || echo "not a git checkout")

@@ -3,6 +3,7 @@
  * stops start-up with a message naming the variable. Defaults give the embedded setup: data in
  * `.data/` beside the checkout, the demo guest image in `.data/images/`, port 3000 on loopback.
  */
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
@@ -20,6 +21,7 @@ const EnvSchema = z.object({
   FLOE_POOLS_FILE: z.string().optional(),
   FLOE_SPICE_PROXY_PORT: z.coerce.number().int().min(0).max(65535).optional(),
   FLOE_SPICE_PROXY_HOST: z.string().min(1).optional(),
+  FLOE_REPLICA_ID: z.string().regex(/^[A-Za-z0-9._-]{1,40}$/, 'must be 1-40 letters, digits, dots, dashes or underscores').optional(),
   FLOE_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -39,6 +41,11 @@ export type FloeConfig = {
   /** Host name remote-viewer uses to reach the proxy (default: `host`). */
   spiceProxyHost: string;
   logLevel: string;
+  /**
+   * This portal replica's name among those sharing one database (FLOE_REPLICA_ID, default the
+   * machine's host name): the consoles it relays carry it, and its start ends only those.
+   */
+  replicaId: string;
 };
 
 /** Reads and validates the environment; throws an Error naming each bad variable. */
@@ -61,5 +68,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): FloeConfig {
     spiceProxyPort: e.FLOE_SPICE_PROXY_PORT,
     spiceProxyHost: e.FLOE_SPICE_PROXY_HOST ?? e.FLOE_HOST,
     logLevel: e.FLOE_LOG_LEVEL,
+    replicaId: e.FLOE_REPLICA_ID ?? os.hostname().slice(0, 40),
   };
 }

@@ -21,7 +21,7 @@ import { log } from './log';
 import { createRuntime } from './runtime';
 import { guardRequest } from './request-guard';
 import { publishRuntime } from './runtime-registry';
-import { loadAuthSecret } from './secret';
+import { loadAuthSecret, loadSharedAuthSecret } from './secret';
 
 async function main(): Promise<void> {
   const config = loadConfig();
@@ -30,18 +30,22 @@ async function main(): Promise<void> {
   // A bad FLOE_OIDC_* or session setting stops start-up here, naming the variable.
   log.info({ signIn: checkSignInSettings() }, 'sign-in settings');
   const dev = process.env.NODE_ENV !== 'production';
-  process.env.NEXTAUTH_SECRET = loadAuthSecret(config.dataDir);
   // Sign-in URLs follow the Host the browser used (Floe listens on loopback by default, or
   // behind a proxy that sets it); NEXTAUTH_URL still wins when set. Forwarded Host headers
   // reach next-auth only from FLOE_TRUSTED_PROXIES (request-guard.ts drops the others).
   process.env.AUTH_TRUST_HOST ??= 'true';
 
   const runtime = await createRuntime(config);
+  // Replicas on one PostgreSQL share the key (kept in the database); one SQLite Floe keeps it in its data folder.
+  process.env.NEXTAUTH_SECRET =
+    runtime.database.engine === 'postgres' ? await loadSharedAuthSecret(runtime.database.db) : loadAuthSecret(config.dataDir);
   publishRuntime(runtime);
   runtime.databaseHealth.start();
   const fileHandles = new FileHandleWatch();
   runtime.metrics.attachHealth({ databaseUp: () => runtime.databaseHealth.up(), handlesLow: () => fileHandles.low() });
-  const stopReconciling = runtime.broker.startReconciling(undefined, () => !runtime.databaseHealth.up());
+  // Only the replica holding the reconcile lease reconciles (always this one on SQLite).
+  const stopReplicaDuties = runtime.replicas.start();
+  const stopReconciling = runtime.broker.startReconciling(undefined, () => !runtime.databaseHealth.up() || !runtime.replicas.holdsLease());
   if (process.env.FLOE_DEMO === '1') {
     const created = await ensureDemoAccounts(runtime.accounts, config.dataDir, process.env.FLOE_DEMO_PASSWORD || undefined);
     if (created.length > 0) {
@@ -98,7 +102,7 @@ async function main(): Promise<void> {
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
   const url = `http://${config.host}:${port}`;
-  log.info({ url, accelerator: config.accelerator, database: runtime.database.engine }, 'Floe is listening');
+  log.info({ url, accelerator: config.accelerator, database: runtime.database.engine, replica: config.replicaId }, 'Floe is listening');
   console.log(`Floe is ready at ${url}`);
 
   let closing = false;
@@ -107,6 +111,7 @@ async function main(): Promise<void> {
     closing = true;
     log.info({ signal }, 'Floe is stopping (desktops keep running)');
     stopReconciling();
+    await stopReplicaDuties();
     runtime.databaseHealth.stop();
     fileHandles.stop();
     stopSweep();

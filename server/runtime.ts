@@ -28,9 +28,11 @@ import { DatabaseHealth } from './db/database-health';
 import { demoTemplate } from './hypervisor/qemu/demo-template';
 import { defaultRuntimeDir } from './hypervisor/qemu/qemu-command';
 import { QemuHypervisor } from './hypervisor/qemu/qemu-hypervisor';
-import { TemplateSnapshots } from './hypervisor/qemu/template-snapshot';
+import { TEMPLATE_VM_PREFIX, TemplateSnapshots } from './hypervisor/qemu/template-snapshot';
 import { log as rootLog } from './log';
 import { FloeMetrics } from './metrics';
+import { reconcileLease } from './replicas/reconcile-lease';
+import { ReplicaDuties } from './replicas/replica-duties';
 
 /** What pages may ask of the consoles this process carries. */
 export interface LiveConsoles {
@@ -75,6 +77,8 @@ export interface ServerRuntime extends FloeRuntime {
   consoles: ConsoleGate;
   /** Starts pruning on a schedule; returns its stop. */
   startPruning(): () => void;
+  /** The reconcile lease and heartbeat among replicas sharing the database (server/replicas). */
+  replicas: ReplicaDuties;
 }
 
 /**
@@ -95,7 +99,7 @@ export async function createRuntime(
     accelerator: config.accelerator,
     probeKernel: demo.kernel && demo.initrd ? { kernel: demo.kernel, initrd: demo.initrd } : undefined,
   });
-  const consoleSessions = new ConsoleSessions(database.db);
+  const consoleSessions = new ConsoleSessions(database.db, config.replicaId);
   const snapshots = new TemplateSnapshots({ host: hypervisor, root: path.join(config.imageDir, 'snapshots'), bootTimeoutMs: options.bootTimeoutMs });
   let broker: Broker | undefined;
   const metrics = new FloeMetrics(() => broker);
@@ -109,11 +113,25 @@ export async function createRuntime(
     log: log.child({ module: 'broker' }),
     bootTimeoutMs: options.bootTimeoutMs,
     snapshots,
+    // A template VM belongs to its snapshot build, which replaces a leftover one itself.
+    notDesktop: (id) => id.startsWith(TEMPLATE_VM_PREFIX),
+    replicaId: config.replicaId,
   });
   await broker.seedPools(pools);
   const audit = (entry: AuditEntry) => recordAudit(database.db, entry);
-  await consoleSessions.endAllOpen('floe-stopped');
-  await broker.recover();
+  // Only this replica's own consoles ended with it; the host's VMs are adopted by the replica
+  // that holds the reconcile lease (always this one on SQLite), now or when it takes the lease.
+  await consoleSessions.endOpenRelayedHere('floe-stopped');
+  const replicas = new ReplicaDuties({
+    db: database.db,
+    replicaId: config.replicaId,
+    lease: reconcileLease(database.engine, config.databaseUrl, config.replicaId),
+    sessions: consoleSessions,
+    recover: (liveReplicas) => broker.recover({ liveReplicas }),
+    reconcileSoon: () => broker.reconcileNow(),
+    log: log.child({ module: 'replicas' }),
+  });
+  await replicas.tick();
   const signIn = signInServices(database.db);
   const tickets = new ConsoleTickets(database.db, hypervisor);
   const consoles = new ConsoleGate({
@@ -147,6 +165,7 @@ export async function createRuntime(
     metrics,
     audit,
     prune,
+    replicas,
     startPruning() {
       const run = () => void prune().catch((error: unknown) => log.error({ err: error }, 'pruning failed'));
       run();

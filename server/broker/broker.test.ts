@@ -293,6 +293,38 @@ describe('recover', () => {
     assert.equal((await broker.assignDesktop('u1', 'small')).id, kept.id);
     assert.equal(t.hypervisor.started.length, 3, 'no second desktop is booted for u1');
   });
+
+  test("run again on taking the reconcile lease back: a boot in flight (here or on a live replica) is not failed, a template VM is not a stray", async () => {
+    const hypervisor = new FakeHypervisor();
+    const database = await openTestDatabase();
+    opened.push(database);
+    const broker = new Broker({
+      db: database.db,
+      engine: database.engine,
+      hypervisor,
+      sessions: new ConsoleSessions(database.db),
+      imageDir: database.dataDir,
+      log: quiet,
+      notDesktop: (id) => id.startsWith('template-'),
+    });
+    await broker.definePools([smallPool]);
+    hypervisor.autoReady = false;
+    const booting = await broker.assignDesktop('u1', 'small');
+    // Rows another replica inserted: b (alive) has not started its QEMU yet; c died before it did.
+    const row = (id: string, drivenBy: string) => ({
+      id, pool_name: 'small', state: 'provisioning' as const, user_id: null, failure_reason: null, pid: null, spice_host: null, spice_port: null,
+      accelerator: null, created_at: 0, state_changed_at: 0, booted_at: null, assigned_at: null, template_version: null, driven_by: drivenBy,
+    });
+    await database.db.insertInto('desktops').values([row('small-by-b', 'b'), row('small-by-c', 'c')]).execute();
+    await hypervisor.start({ id: 'template-0123', template: { baseImage: 'x', memoryMiB: 64, vcpus: 1, readiness: { kind: 'delay', seconds: 0 } } });
+    const result = await broker.recover({ liveReplicas: new Set(['b']) });
+    assert.deepEqual(result, { adopted: [], failed: ['small-by-c'], stray: [] });
+    assert.equal((await broker.getDesktop('small-by-b'))?.state, 'provisioning', "a live replica's boot is its own");
+    assert.notEqual((await broker.getDesktop(booting.id))?.state, 'failed');
+    assert.ok((await hypervisor.list()).some((vm) => vm.id === 'template-0123'), 'the template VM still runs');
+    hypervisor.markReady(booting.id);
+    assert.equal(await stateOf(broker, booting.id), 'assigned');
+  });
 });
 
 describe('seedPools', () => {

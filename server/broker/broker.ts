@@ -38,6 +38,13 @@ export interface BrokerOptions {
   observer?: BrokerObserver;
   /** Template snapshots for instant desktops (pools with `instant`); without it every desktop boots. */
   snapshots?: SnapshotSource;
+  /**
+   * VMs that are not desktops and not the broker's to stop as strays (a template VM a snapshot
+   * build, perhaps another replica's, runs right now). Default: none.
+   */
+  notDesktop?: (vmId: string) => boolean;
+  /** This portal replica's id (FLOE_REPLICA_ID), recorded on the desktops it boots or adopts. */
+  replicaId?: string;
 }
 
 /** What the broker reports as it works (metrics listen here). */
@@ -264,7 +271,7 @@ export class Broker {
         .where('state', 'in', LIVE_STATES)
         .executeTakeFirstOrThrow();
       if (Number(count) >= pool.maxSize) throw new PoolExhaustedError(pool.title, pool.maxSize);
-      const fresh = newDesktopRow(poolName, userId, now);
+      const fresh = newDesktopRow(poolName, userId, now, this.options.replicaId);
       await trx.insertInto('desktops').values(fresh).execute();
       return { desktop: fresh, boot: true, source: 'boot' as const };
     }));
@@ -320,10 +327,12 @@ export class Broker {
 
   /**
    * Re-adopts the VMs an earlier Floe left running, marks desktops whose VM vanished as failed,
-   * and stops VMs the database does not know. Call once at start, before serving. When the
+   * and stops VMs the database does not know. Call at start, before serving, and whenever this
+   * replica takes the reconcile lease (server/replicas). Desktops driven by one of
+   * `liveReplicas` (other replicas whose heartbeat is fresh) are theirs and left alone. When the
    * hypervisor cannot tell which VMs run, this rejects and decides nothing.
    */
-  async recover(): Promise<{ adopted: string[]; failed: string[]; stray: string[] }> {
+  async recover(options: { liveReplicas?: ReadonlySet<string> } = {}): Promise<{ adopted: string[]; failed: string[]; stray: string[] }> {
     const running = new Map((await this.hypervisor.list()).map((vm) => [vm.id, vm]));
     const rows = await this.db.selectFrom('desktops').selectAll().where('state', 'in', LIVE_STATES).execute();
     const adopted: string[] = [];
@@ -331,12 +340,18 @@ export class Broker {
     for (const row of rows) {
       const vm = running.get(row.id);
       running.delete(row.id);
+      // Run again when this replica takes the reconcile lease back: what it is booting or
+      // stopping itself right now is not a vanished VM.
+      if (this.boots.has(row.id) || this.stopping.has(row.id)) continue;
+      // Another live replica boots or drives it (perhaps its QEMU is not started yet): its call.
+      if (row.driven_by && row.driven_by !== this.options.replicaId && options.liveReplicas?.has(row.driven_by)) continue;
       if (vm && RUNNING_STATES.concat('provisioning').includes(row.state)) {
         await this.setState(row.id, row.state === 'provisioning' ? 'booting' : row.state, {
           pid: vm.pid,
           spice_host: vm.spiceHost,
           spice_port: vm.spicePort,
           accelerator: vm.accelerator,
+          driven_by: this.options.replicaId ?? null,
         });
         adopted.push(row.id);
         if (row.state === 'booting' || row.state === 'provisioning') {
@@ -361,7 +376,7 @@ export class Broker {
         await this.setState(row.id, 'stopped', { pid: null, spice_port: null });
       }
     }
-    const stray = [...running.keys()];
+    const stray = [...running.keys()].filter((id) => !this.options.notDesktop?.(id));
     for (const id of stray) {
       this.stopping.add(id);
       await this.hypervisor.stop(id).catch(() => undefined);
@@ -487,6 +502,11 @@ export class Broker {
   /** Set while the reconcile loop runs: asks for a pass now. */
   private reconcileSoon: (() => void) | undefined;
 
+  /** Asks the running reconcile loop for a pass now (nothing when it is not running). */
+  reconcileNow(): void {
+    this.reconcileSoon?.();
+  }
+
   /**
    * A power action on a desktop: `shutdown` (a persistent desktop keeps its disk; a stateless
    * one is discarded), `restart` (a new QEMU on the same disk), `reset` (hard reset of the
@@ -594,7 +614,7 @@ export class Broker {
       const wanted = Math.min(pool.spares - Number(counts.spare), pool.maxSize - Number(counts.live));
       const rows: Desktop[] = [];
       const now = Date.now();
-      for (let i = 0; i < wanted; i++) rows.push(newDesktopRow(pool.name, null, now));
+      for (let i = 0; i < wanted; i++) rows.push(newDesktopRow(pool.name, null, now, this.options.replicaId));
       if (rows.length > 0) await trx.insertInto('desktops').values(rows).execute();
       return rows;
     });
@@ -644,6 +664,7 @@ export class Broker {
           spice_port: vm.spicePort,
           accelerator: vm.accelerator,
           template_version: version,
+          driven_by: this.options.replicaId ?? null,
         }),
       );
       if (!(await this.awaitReady(desktopId, pool))) return false;
@@ -742,7 +763,7 @@ export class Broker {
   }
 }
 
-function newDesktopRow(poolName: string, userId: string | null, now: number): Desktop {
+function newDesktopRow(poolName: string, userId: string | null, now: number, drivenBy: string | undefined): Desktop {
   return {
     id: `${poolName}-${randomBytes(4).toString('hex')}`,
     pool_name: poolName,
@@ -758,6 +779,7 @@ function newDesktopRow(poolName: string, userId: string | null, now: number): De
     booted_at: null,
     assigned_at: userId ? now : null,
     template_version: null,
+    driven_by: drivenBy ?? null,
   };
 }
 

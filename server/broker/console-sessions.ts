@@ -19,7 +19,14 @@ export interface ConsoleSessionEnd {
 }
 
 export class ConsoleSessions {
-  constructor(private readonly db: Kysely<Database>) {}
+  /**
+   * `replicaId` names the portal replica whose relay and proxy carry the sessions it begins
+   * (FLOE_REPLICA_ID); several replicas share one database (PostgreSQL).
+   */
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly replicaId: string | null = null,
+  ) {}
 
   /**
    * Records a new console session. SPICE serves one client per desktop, so the new session
@@ -71,6 +78,7 @@ export class ConsoleSessions {
         end_reason: null,
         taken_over_by: null,
         sign_in_session_id: input.signInSessionId ?? null,
+        relayed_by: this.replicaId,
       })
       .onConflict((oc) => oc.column('id').doNothing())
       .execute();
@@ -180,12 +188,29 @@ export class ConsoleSessions {
     return { open: Number(row?.open ?? 0), lastEndedAt: row?.last == null ? undefined : Number(row.last) };
   }
 
-  /** Ends every session still marked open (used at start: a restarted Floe has no live consoles). */
-  async endAllOpen(reason: ConsoleEndReason): Promise<number> {
+  /**
+   * Ends the sessions still marked open that this replica carried (used at start: a restarted
+   * replica has no live consoles), and those of no replica (recorded before replicas were).
+   * Other replicas' consoles are theirs and stay open.
+   */
+  async endOpenRelayedHere(reason: ConsoleEndReason): Promise<number> {
     const result = await this.db
       .updateTable('console_sessions')
       .set({ ended_at: Date.now(), end_reason: reason })
       .where('ended_at', 'is', null)
+      .where((eb) => (this.replicaId === null ? eb('relayed_by', 'is', null) : eb.or([eb('relayed_by', 'is', null), eb('relayed_by', '=', this.replicaId)])))
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows);
+  }
+
+  /** Ends the open sessions carried by these replicas (replicas that stopped answering); returns how many. */
+  async endOpenRelayedBy(replicaIds: string[], reason: ConsoleEndReason): Promise<number> {
+    if (replicaIds.length === 0) return 0;
+    const result = await this.db
+      .updateTable('console_sessions')
+      .set({ ended_at: Date.now(), end_reason: reason })
+      .where('ended_at', 'is', null)
+      .where('relayed_by', 'in', replicaIds)
       .executeTakeFirst();
     return Number(result.numUpdatedRows);
   }

@@ -50,6 +50,7 @@ function desktopRows(): Desktop[] {
     booted_at: null,
     assigned_at: null,
     template_version: null,
+    driven_by: null,
   });
   for (let i = 0; i < 800; i++) rows.push(row(i, 'big', 'assigned', `u-${i}`));
   for (let i = 800; i < 900; i++) rows.push(row(i, 'big', 'ready', null));

@@ -146,6 +146,23 @@ const migrations = (engine: Engine): Record<string, Migration> => ({
       await db.schema.alterTable('desktops').addColumn('template_version', 'integer').execute();
     },
   },
+  '0006-replicas': {
+    async up(db: Kysely<unknown>) {
+      // Several portal replicas on one PostgreSQL: which replica relays each console and drives
+      // (boots, watches) each desktop's VM, and each
+      // replica's heartbeat (server/replicas.ts), so a replica's start ends only its own consoles
+      // and the lease holder ends the consoles of a replica that died.
+      await db.schema.alterTable('console_sessions').addColumn('relayed_by', 'text').execute();
+      await db.schema.alterTable('desktops').addColumn('driven_by', 'text').execute();
+      await db.schema
+        .createTable('replicas')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('started_at', 'bigint', (c) => c.notNull())
+        .addColumn('seen_at', 'bigint', (c) => c.notNull())
+        .addColumn('holds_lease', 'integer', (c) => c.notNull().defaultTo(0))
+        .execute();
+    },
+  },
 });
 
 export const migrationProvider = (engine: Engine): MigrationProvider => ({

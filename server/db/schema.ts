@@ -49,6 +49,8 @@ export interface DesktopsTable {
   assigned_at: number | null;
   /** The pool's template version the desktop's disk was made from (instant clones, roll-outs). */
   template_version: number | null;
+  /** The portal replica (FLOE_REPLICA_ID) that boots or drives its VM; another replica's recovery leaves it alone while that one lives. */
+  driven_by: string | null;
 }
 
 export interface ConsoleTicketsTable {
@@ -82,6 +84,18 @@ export interface ConsoleSessionsTable {
   taken_over_by: string | null;
   /** The sign-in this console belongs to: when it ends, the console is closed. */
   sign_in_session_id: string | null;
+  /** The portal replica (FLOE_REPLICA_ID) whose relay or proxy carries this console. */
+  relayed_by: string | null;
+}
+
+/** One portal replica sharing the database, with its heartbeat (server/replicas.ts). */
+export interface ReplicasTable {
+  id: string;
+  started_at: number;
+  /** Last heartbeat, every 2 s while the replica runs. */
+  seen_at: number;
+  /** 1 while this replica holds the reconcile lease. */
+  holds_lease: number;
 }
 
 export interface AuditLogTable {
@@ -145,6 +159,7 @@ export interface Database {
   sign_in_sessions: SignInSessionsTable;
   sign_in_throttle: SignInThrottleTable;
   user_identities: UserIdentitiesTable;
+  replicas: ReplicasTable;
 }
 
 export type User = Selectable<UsersTable>;
@@ -155,3 +170,4 @@ export type DesktopUpdate = Updateable<DesktopsTable>;
 export type ConsoleTicketRow = Selectable<ConsoleTicketsTable>;
 export type ConsoleSession = Selectable<ConsoleSessionsTable>;
 export type SignInSession = Selectable<SignInSessionsTable>;
+export type Replica = Selectable<ReplicasTable>;

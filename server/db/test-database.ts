@@ -25,6 +25,7 @@ const TABLES = [
   'sign_in_sessions',
   'sign_in_throttle',
   'user_identities',
+  'replicas',
 ] as const;
 
 export async function openTestDatabase(): Promise<FloeDatabase & { dataDir: string; reopen(): Promise<FloeDatabase> }> {

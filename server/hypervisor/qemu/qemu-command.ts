@@ -22,6 +22,7 @@ export const QEMU_BINARY = 'qemu-system-x86_64';
 export const DESKTOP_FILES = {
   disk: 'disk.qcow2',
   qmpSocket: 'qmp.sock',
+  peerQmpSocket: 'qmp-peer.sock',
   agentSocket: 'qga.sock',
   pidFile: 'qemu.pid',
   serialLog: 'serial.log',
@@ -68,6 +69,15 @@ export function checkRuntimeDir(runtimeDir: string): void {
       `runtime folder path too long for a unix socket (${Buffer.byteLength(longest)} > ${MAX_SOCKET_PATH} bytes): ${runtimeDir}; set FLOE_RUNTIME_DIR to a short folder such as /run/floe`,
     );
   }
+}
+
+/**
+ * The peer QMP socket beside a VM's QMP socket: QEMU serves one client per monitor, and the
+ * first (qmp.sock) is held by the Floe process that drives the VM; another replica on the same
+ * machine sends its commands (a console password, a reset) here, connecting for each.
+ */
+export function peerQmpSocketOf(qmpSocket: string): string {
+  return path.join(path.dirname(qmpSocket), DESKTOP_FILES.peerQmpSocket);
 }
 
 export function desktopPaths(dataDir: string, id: string, runtimeDir: string): DesktopPaths {
@@ -156,6 +166,11 @@ export function buildQemuArgs(launch: QemuLaunch): string[] {
     `socket,id=qmp,path=${escapeOptionValue(paths.qmpSocket)},server=on,wait=off`,
     '-mon',
     'chardev=qmp,mode=control',
+    // A second monitor for Floe replicas that do not drive this VM (one command at a time).
+    '-chardev',
+    `socket,id=qmp-peer,path=${escapeOptionValue(peerQmpSocketOf(paths.qmpSocket))},server=on,wait=off`,
+    '-mon',
+    'chardev=qmp-peer,mode=control',
     '-pidfile',
     paths.pidFile,
   ];

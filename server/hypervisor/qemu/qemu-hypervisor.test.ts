@@ -173,6 +173,17 @@ describe('QemuHypervisor (real QEMU, TCG)', () => {
     assert.equal(await trySpiceLogin('127.0.0.1', info.spicePort, 'after-restart'), 'ok');
   });
 
+  it('another instance (a second portal replica) sets the console password while the first holds QMP', { timeout: 120_000 }, async () => {
+    const { hypervisor, info } = await runningVm();
+    await hypervisor.setConsolePassword(id, 'driver', 30); // the driving instance holds the QMP socket from here on
+    const peer = newHypervisor();
+    await peer.setConsolePassword(id, 'from-the-peer', 30);
+    assert.equal(await trySpiceLogin('127.0.0.1', info.spicePort, 'from-the-peer'), 'ok');
+    await hypervisor.setConsolePassword(id, 'driver-again', 30);
+    assert.equal(await trySpiceLogin('127.0.0.1', info.spicePort, 'driver-again'), 'ok', 'the driving instance still drives it');
+    peer.close();
+  });
+
   it('out of file handles (EMFILE): the VM is unknown, not gone; nothing is stopped or deleted', { timeout: 120_000 }, async () => {
     const { hypervisor, info } = await runningVm();
     const pid = info.pid;

@@ -47,6 +47,7 @@ import {
   checkRuntimeDir,
   defaultRuntimeDir,
   desktopPaths,
+  peerQmpSocketOf,
 } from './qemu-command';
 import { isSnapshotUsable, markSnapshotBad, waitForMigration } from './template-snapshot';
 
@@ -90,6 +91,8 @@ interface RunningVm {
   child?: ChildProcess;
   qmp?: QmpClient;
   qmpConnecting?: Promise<QmpClient>;
+  /** Another process (a Floe replica that drives this VM) holds its QMP socket: commands go to the peer socket. */
+  qmpHeldElsewhere?: boolean;
   pollTimer?: NodeJS.Timeout;
   /** Floe asked it to stop: its exit is not reported to listeners. */
   stopping: boolean;
@@ -108,6 +111,9 @@ const QMP_READY_TIMEOUT_MS = 15_000;
 const RESTORE_TIMEOUT_MS = 60_000;
 
 class SpiceListenError extends Error {}
+
+/** QMP's socket accepted the connection but QEMU serves another client on it. */
+const isNoGreeting = (error: unknown) => error instanceof Error && /no greeting/.test(error.message);
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
@@ -254,9 +260,10 @@ export class QemuHypervisor implements Hypervisor {
       throw new Error('a SPICE password is 1 to 59 printable ASCII characters without spaces');
     }
     const seconds = Math.max(1, Math.ceil(validForSeconds));
-    const qmp = await this.qmpOf(id);
-    await qmp.execute('set_password', { protocol: 'spice', password, connected: 'keep' });
-    await qmp.execute('expire_password', { protocol: 'spice', time: `+${seconds}` });
+    await this.withQmp(id, async (qmp) => {
+      await qmp.execute('set_password', { protocol: 'spice', password, connected: 'keep' });
+      await qmp.execute('expire_password', { protocol: 'spice', time: `+${seconds}` });
+    });
   }
 
   async reset(id: string): Promise<void> {
@@ -267,8 +274,7 @@ export class QemuHypervisor implements Hypervisor {
     vm.record.serialReadyOffset = size;
     delete vm.record.restoredFrom; // after a reset even a clone boots, so readiness is the template's rule
     await writeRecord(vm.paths, vm.record);
-    const qmp = await this.qmpFor(vm);
-    await qmp.execute('system_reset');
+    await this.withQmp(id, (qmp) => qmp.execute('system_reset'));
   }
 
   async stop(id: string): Promise<void> {
@@ -314,20 +320,17 @@ export class QemuHypervisor implements Hypervisor {
 
   /** Writes the guest's screen to `ppmPath` (PPM) with QMP screendump. */
   async screendump(id: string, ppmPath: string): Promise<void> {
-    const qmp = await this.qmpOf(id);
-    await qmp.execute('screendump', { filename: ppmPath });
+    await this.withQmp(id, (qmp) => qmp.execute('screendump', { filename: ppmPath }));
   }
 
   /** Sends keys as QEMU key codes (qcodes, e.g. ['ctrl', 'alt', 'delete']) pressed together. */
   async sendKeys(id: string, qcodes: string[]): Promise<void> {
-    const qmp = await this.qmpOf(id);
-    await qmp.execute('send-key', { keys: qcodes.map((data) => ({ type: 'qcode', data })) });
+    await this.withQmp(id, (qmp) => qmp.execute('send-key', { keys: qcodes.map((data) => ({ type: 'qcode', data })) }));
   }
 
   /** Runs any QMP command on a desktop's QEMU (tests, diagnostics). */
   async qmpCommand<T = unknown>(id: string, command: string, args?: Record<string, unknown>): Promise<T> {
-    const qmp = await this.qmpOf(id);
-    return qmp.execute<T>(command, args);
+    return this.withQmp(id, (qmp) => qmp.execute<T>(command, args));
   }
 
   /** Stops every VM in the data folder (tests, shutdown of a throw-away setup). */
@@ -410,7 +413,12 @@ export class QemuHypervisor implements Hypervisor {
     this.watch(vm);
     qemuLog.info({ id, pid: record.pid, spicePort: record.spicePort }, 'adopted a running VM');
     // Connect to QMP now so that a dying QEMU is noticed by its socket closing too.
-    this.qmpFor(vm).catch((error: Error) => qemuLog.debug({ id, err: error.message }, 'QMP not reachable yet'));
+    // A free QMP socket of a running QEMU greets at once; a second's silence means another Floe
+    // replica on this machine drives the VM (then commands go to the peer socket; no harm if not).
+    this.qmpFor(vm, 1000).catch((error: Error) => {
+      if (isNoGreeting(error)) vm.qmpHeldElsewhere = true;
+      qemuLog.debug({ id, err: error.message }, 'QMP not reachable yet');
+    });
     return vm;
   }
 
@@ -515,14 +523,41 @@ export class QemuHypervisor implements Hypervisor {
     throw new Error(`QMP did not answer within ${QMP_READY_TIMEOUT_MS} ms${lastError ? `: ${lastError.message}` : ''}`);
   }
 
-  private async qmpOf(id: string): Promise<QmpClient> {
+  /**
+   * Runs `use` with the VM's QMP: this process's own connection, or, when another process (a
+   * Floe replica on this machine that drives the VM) holds the QMP socket, a connection of its
+   * own to the peer socket for just this use.
+   */
+  private async withQmp<T>(id: string, use: (qmp: QmpClient) => Promise<T>): Promise<T> {
     const vm = await this.find(id);
     if (!vm) throw new Error(`desktop ${id} is not running`);
-    return this.qmpFor(vm);
+    if (!vm.qmpHeldElsewhere) {
+      let qmp: QmpClient;
+      try {
+        qmp = await this.qmpFor(vm);
+      } catch (error) {
+        if (!isNoGreeting(error)) throw error;
+        vm.qmpHeldElsewhere = true;
+        qemuLog.info({ id }, "another process holds the VM's QMP socket; using its peer socket");
+        return this.withPeerQmp(vm, use);
+      }
+      return use(qmp);
+    }
+    return this.withPeerQmp(vm, use);
+  }
+
+  private async withPeerQmp<T>(vm: RunningVm, use: (qmp: QmpClient) => Promise<T>): Promise<T> {
+    const qmp = await QmpClient.connect(peerQmpSocketOf(vm.paths.qmpSocket), { timeoutMs: 5000 });
+    try {
+      return await use(qmp);
+    } finally {
+      qmp.close();
+    }
   }
 
   /** The VM's QMP connection, opened on first use (QEMU serves one QMP client at a time). */
   private qmpFor(vm: RunningVm, timeoutMs = 5000): Promise<QmpClient> {
+    if (vm.qmpHeldElsewhere) return Promise.reject(new Error(`QMP of desktop ${vm.record.id} is held by another process: no greeting`));
     if (vm.gone) return Promise.reject(new Error(`desktop ${vm.record.id} is not running`));
     if (vm.qmp && !vm.qmp.closed) return Promise.resolve(vm.qmp);
     vm.qmpConnecting ??= QmpClient.connect(vm.paths.qmpSocket, { timeoutMs })
