@@ -18,6 +18,8 @@ const EnvSchema = z.object({
   FLOE_ACCEL: z.enum(['auto', 'kvm', 'tcg']).default('auto'),
   DATABASE_URL: z.string().optional(),
   FLOE_POOLS_FILE: z.string().optional(),
+  FLOE_HYPERVISOR: z.enum(['qemu', 'libvirt']).default('qemu'),
+  FLOE_HOSTS_FILE: z.string().optional(),
   FLOE_SPICE_PROXY_PORT: z.coerce.number().int().min(0).max(65535).optional(),
   FLOE_SPICE_PROXY_HOST: z.string().min(1).optional(),
   FLOE_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -34,6 +36,10 @@ export type FloeConfig = {
   databaseUrl: string | undefined;
   /** JSON pool file (see server/broker/pool-file.ts); the demo pools when unset. */
   poolsFile: string | undefined;
+  /** Which driver runs desktops: the embedded QEMU driver (default) or libvirt hosts (FLOE_HYPERVISOR). */
+  hypervisor: 'qemu' | 'libvirt';
+  /** JSON hosts file for the libvirt driver (FLOE_HOSTS_FILE; see server/hypervisor/libvirt/hosts.ts). */
+  hostsFile: string | undefined;
   /** Port of the CONNECT proxy for remote-viewer (0 picks one); off when undefined. */
   spiceProxyPort: number | undefined;
   /** Host name remote-viewer uses to reach the proxy (default: `host`). */
@@ -49,6 +55,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): FloeConfig {
     throw new Error(`Bad environment: ${problems}`);
   }
   const e = parsed.data;
+  if (e.FLOE_HYPERVISOR === 'libvirt' && !e.FLOE_HOSTS_FILE) throw new Error('Bad environment: FLOE_HOSTS_FILE: required with FLOE_HYPERVISOR=libvirt');
   return {
     dataDir: path.resolve(e.FLOE_DATA_DIR),
     imageDir: path.resolve(e.FLOE_IMAGE_DIR),
@@ -58,6 +65,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): FloeConfig {
     accelerator: e.FLOE_ACCEL,
     databaseUrl: e.DATABASE_URL || undefined,
     poolsFile: e.FLOE_POOLS_FILE || undefined,
+    hypervisor: e.FLOE_HYPERVISOR,
+    hostsFile: e.FLOE_HOSTS_FILE || undefined,
     spiceProxyPort: e.FLOE_SPICE_PROXY_PORT,
     spiceProxyHost: e.FLOE_SPICE_PROXY_HOST ?? e.FLOE_HOST,
     logLevel: e.FLOE_LOG_LEVEL,
