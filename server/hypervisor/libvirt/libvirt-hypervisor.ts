@@ -201,16 +201,20 @@ export class LibvirtHypervisor implements Hypervisor {
     await Promise.all([...this.hosts.values()].map((host) => this.poll(host, true)));
   }
 
-  /** One poll of a host: running domains and pool volumes; memory and KSM every 5 s. */
+  /**
+   * One poll of a host: its running domains (every poll: exits are noticed from these); its
+   * pool volumes, memory and KSM figures every 5 s or when forced.
+   */
   private async poll(host: LibvirtHost, force = false): Promise<void> {
     if (host.polling && !force) return;
     host.polling = true;
     try {
       const names = (await host.virsh.run(['list', '--name'])).split('\n').map((line) => line.trim()).filter(Boolean);
-      const volumes = await this.listVolumes(host);
       host.running = new Set(names);
-      host.volumes = new Set(volumes);
-      if (Date.now() - host.lastStatsAt > 5000 || force) await this.readStats(host);
+      if (Date.now() - host.lastStatsAt > 5000 || force) {
+        host.volumes = new Set(await this.listVolumes(host));
+        await this.readStats(host);
+      }
       this.hostAnswered(host);
       await this.noticeDomains(host);
     } catch (error) {
@@ -427,7 +431,7 @@ export class LibvirtHypervisor implements Hypervisor {
           }
           checkAlive();
           if (Date.now() >= deadline) throw new Error(`desktop ${id}: no ready marker ${readiness.marker} on the serial port in time`);
-          await sleep(300);
+          await sleep(500);
         }
       }
     }
