@@ -23,6 +23,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { log } from '../../log';
+import { PerIdQueue } from '../per-id-queue';
 import {
   type DesktopSpec,
   type Hypervisor,
@@ -117,7 +118,7 @@ export class LibvirtHypervisor implements Hypervisor {
   private readonly hosts = new Map<string, LibvirtHost>();
   private readonly vms = new Map<string, LibvirtVm>();
   private readonly listeners: VmExitListener[] = [];
-  private readonly locks = new Map<string, Promise<unknown>>();
+  private readonly queue = new PerIdQueue();
   private readonly pollMs: number;
   private readonly downAfter: number;
   private readonly virshTimeoutMs: number;
@@ -279,14 +280,14 @@ export class LibvirtHypervisor implements Hypervisor {
       if (!domain.startsWith(prefix)) continue;
       const id = domain.slice(prefix.length);
       if (!ID_PATTERN.test(id) || this.vms.get(id)?.host === host) continue;
-      if (this.vms.has(id) || this.locks.has(id)) continue; // being started or stopped here
+      if (this.vms.has(id) || this.queue.busy(id)) continue; // being started or stopped here
       await this.adopt(host, domain).catch((error: unknown) => {
         if (error instanceof HostUnreachableError) throw error;
         if (!isNoSuchDomain(error)) libvirtLog.warn({ host: host.definition.name, domain, err: (error as Error).message }, 'could not read a domain');
       });
     }
     for (const vm of [...this.vms.values()]) {
-      if (vm.host !== host || host.running.has(vm.domain) || vm.stopping || this.locks.has(vm.id)) continue;
+      if (vm.host !== host || host.running.has(vm.domain) || vm.stopping || this.queue.busy(vm.id)) continue;
       this.reportExit(vm, `libvirt on ${host.definition.name} no longer runs the domain ${vm.domain}`);
     }
   }
@@ -662,14 +663,7 @@ export class LibvirtHypervisor implements Hypervisor {
   }
 
   private withLock<T>(id: string, task: () => Promise<T>): Promise<T> {
-    const previous = this.locks.get(id) ?? Promise.resolve();
-    const run = previous.then(task, task);
-    const tail = run.catch(() => undefined);
-    this.locks.set(id, tail);
-    void tail.then(() => {
-      if (this.locks.get(id) === tail) this.locks.delete(id);
-    });
-    return run;
+    return this.queue.run(id, task);
   }
 }
 
