@@ -111,6 +111,8 @@ interface LibvirtVm {
   info: VmInfo;
   serialOffset: number;
   stopping: boolean;
+  /** Epoch ms since when Floe knows the domain runs: a host's answer to an older question says nothing of it. */
+  knownSince: number;
 }
 
 export class LibvirtHypervisor implements Hypervisor {
@@ -210,6 +212,7 @@ export class LibvirtHypervisor implements Hypervisor {
     if (host.polling && !force) return;
     host.polling = true;
     try {
+      const askedAt = Date.now();
       const names = (await host.virsh.run(['list', '--name'])).split('\n').map((line) => line.trim()).filter(Boolean);
       host.running = new Set(names);
       if (Date.now() - host.lastStatsAt > 5000 || force) {
@@ -217,7 +220,7 @@ export class LibvirtHypervisor implements Hypervisor {
         await this.readStats(host);
       }
       this.hostAnswered(host);
-      await this.noticeDomains(host);
+      await this.noticeDomains(host, askedAt);
     } catch (error) {
       this.hostFailed(host, error);
     } finally {
@@ -274,7 +277,7 @@ export class LibvirtHypervisor implements Hypervisor {
   }
 
   /** Adopts this Floe's domains a host runs and reports the exit of known ones it no longer runs. */
-  private async noticeDomains(host: LibvirtHost): Promise<void> {
+  private async noticeDomains(host: LibvirtHost, askedAt: number): Promise<void> {
     const prefix = `${this.owner}-`;
     for (const domain of host.running) {
       if (!domain.startsWith(prefix)) continue;
@@ -287,7 +290,7 @@ export class LibvirtHypervisor implements Hypervisor {
       });
     }
     for (const vm of [...this.vms.values()]) {
-      if (vm.host !== host || host.running.has(vm.domain) || vm.stopping || this.queue.busy(vm.id)) continue;
+      if (vm.host !== host || host.running.has(vm.domain) || vm.stopping || this.queue.busy(vm.id) || vm.knownSince >= askedAt) continue;
       this.reportExit(vm, `libvirt on ${host.definition.name} no longer runs the domain ${vm.domain}`);
     }
   }
@@ -304,6 +307,7 @@ export class LibvirtHypervisor implements Hypervisor {
       domain,
       serialOffset: meta.serialOffset,
       stopping: false,
+      knownSince: Date.now(),
       info: {
         id: meta.id,
         pid: 0,
