@@ -26,7 +26,7 @@ if (unknown.length) {
   process.exit(2);
 }
 const pools = config.poolsFile ? loadPoolFile(config.poolsFile) : demoPools;
-const driver = new LibvirtHypervisor({ hosts });
+const driver = new LibvirtHypervisor({ hosts, owner: config.libvirtOwner });
 let failed = false;
 for (const host of hosts.filter((h) => wanted.length === 0 || wanted.includes(h.name))) {
   for (const pool of pools) {

@@ -20,6 +20,7 @@ const EnvSchema = z.object({
   FLOE_POOLS_FILE: z.string().optional(),
   FLOE_HYPERVISOR: z.enum(['qemu', 'libvirt']).default('qemu'),
   FLOE_HOSTS_FILE: z.string().optional(),
+  FLOE_LIBVIRT_OWNER: z.string().regex(/^[a-z0-9-]{1,20}$/, 'use 1-20 lowercase letters, digits and dashes').default('floe'),
   FLOE_SPICE_PROXY_PORT: z.coerce.number().int().min(0).max(65535).optional(),
   FLOE_SPICE_PROXY_HOST: z.string().min(1).optional(),
   FLOE_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -40,6 +41,8 @@ export type FloeConfig = {
   hypervisor: 'qemu' | 'libvirt';
   /** JSON hosts file for the libvirt driver (FLOE_HOSTS_FILE; see server/hypervisor/libvirt/hosts.ts). */
   hostsFile: string | undefined;
+  /** Names this installation's libvirt domains (`<owner>-<id>`); replicas of one Floe share it (FLOE_LIBVIRT_OWNER). */
+  libvirtOwner: string;
   /** Port of the CONNECT proxy for remote-viewer (0 picks one); off when undefined. */
   spiceProxyPort: number | undefined;
   /** Host name remote-viewer uses to reach the proxy (default: `host`). */
@@ -67,6 +70,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): FloeConfig {
     poolsFile: e.FLOE_POOLS_FILE || undefined,
     hypervisor: e.FLOE_HYPERVISOR,
     hostsFile: e.FLOE_HOSTS_FILE || undefined,
+    libvirtOwner: e.FLOE_LIBVIRT_OWNER,
     spiceProxyPort: e.FLOE_SPICE_PROXY_PORT,
     spiceProxyHost: e.FLOE_SPICE_PROXY_HOST ?? e.FLOE_HOST,
     logLevel: e.FLOE_LOG_LEVEL,

@@ -25,7 +25,7 @@ export interface SelectedHypervisor {
 export function selectHypervisor(config: FloeConfig, options: { bootTimeoutMs?: number } = {}): SelectedHypervisor {
   if (config.hypervisor === 'libvirt') {
     if (!config.hostsFile) throw new Error('FLOE_HYPERVISOR=libvirt needs FLOE_HOSTS_FILE');
-    const libvirt = new LibvirtHypervisor({ hosts: loadHostsFile(config.hostsFile) });
+    const libvirt = new LibvirtHypervisor({ hosts: loadHostsFile(config.hostsFile), owner: config.libvirtOwner });
     libvirt.startPolling();
     return { hypervisor: libvirt, snapshots: undefined, libvirt };
   }
