@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test: type check, unit and integration tests (node:test; real sockets and real
-# QEMU), the database tests again on PostgreSQL (started on loopback by scripts/postgres.sh),
+# QEMU; the hypervisor contract and two-host tests start their own libvirtd hosts with
+# scripts/libvirt.sh, which installs Debian's libvirt when missing, and stop them), the
+# database tests again on PostgreSQL (started on loopback by scripts/postgres.sh),
 # then the browser end-to-end tests (Playwright in Debian's Chromium against the real server
 # and real QEMU). Installs what is missing first.
 #

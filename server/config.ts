@@ -19,6 +19,9 @@ const EnvSchema = z.object({
   FLOE_ACCEL: z.enum(['auto', 'kvm', 'tcg']).default('auto'),
   DATABASE_URL: z.string().optional(),
   FLOE_POOLS_FILE: z.string().optional(),
+  FLOE_HYPERVISOR: z.enum(['qemu', 'libvirt']).default('qemu'),
+  FLOE_HOSTS_FILE: z.string().optional(),
+  FLOE_LIBVIRT_OWNER: z.string().regex(/^[a-z0-9-]{1,20}$/, 'use 1-20 lowercase letters, digits and dashes').default('floe'),
   FLOE_SPICE_PROXY_PORT: z.coerce.number().int().min(0).max(65535).optional(),
   FLOE_SPICE_PROXY_HOST: z.string().min(1).optional(),
   FLOE_REPLICA_ID: z.string().regex(/^[A-Za-z0-9._-]{1,40}$/, 'must be 1-40 letters, digits, dots, dashes or underscores').optional(),
@@ -36,6 +39,12 @@ export type FloeConfig = {
   databaseUrl: string | undefined;
   /** JSON pool file (see server/broker/pool-file.ts); the demo pools when unset. */
   poolsFile: string | undefined;
+  /** Which driver runs desktops: the embedded QEMU driver (default) or libvirt hosts (FLOE_HYPERVISOR). */
+  hypervisor: 'qemu' | 'libvirt';
+  /** JSON hosts file for the libvirt driver (FLOE_HOSTS_FILE; see server/hypervisor/libvirt/hosts.ts). */
+  hostsFile: string | undefined;
+  /** Names this installation's libvirt domains (`<owner>-<id>`); replicas of one Floe share it (FLOE_LIBVIRT_OWNER). */
+  libvirtOwner: string;
   /** Port of the CONNECT proxy for remote-viewer (0 picks one); off when undefined. */
   spiceProxyPort: number | undefined;
   /** Host name remote-viewer uses to reach the proxy (default: `host`). */
@@ -56,6 +65,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): FloeConfig {
     throw new Error(`Bad environment: ${problems}`);
   }
   const e = parsed.data;
+  if (e.FLOE_HYPERVISOR === 'libvirt' && !e.FLOE_HOSTS_FILE) throw new Error('Bad environment: FLOE_HOSTS_FILE: required with FLOE_HYPERVISOR=libvirt');
   return {
     dataDir: path.resolve(e.FLOE_DATA_DIR),
     imageDir: path.resolve(e.FLOE_IMAGE_DIR),
@@ -65,6 +75,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): FloeConfig {
     accelerator: e.FLOE_ACCEL,
     databaseUrl: e.DATABASE_URL || undefined,
     poolsFile: e.FLOE_POOLS_FILE || undefined,
+    hypervisor: e.FLOE_HYPERVISOR,
+    hostsFile: e.FLOE_HOSTS_FILE || undefined,
+    libvirtOwner: e.FLOE_LIBVIRT_OWNER,
     spiceProxyPort: e.FLOE_SPICE_PROXY_PORT,
     spiceProxyHost: e.FLOE_SPICE_PROXY_HOST ?? e.FLOE_HOST,
     logLevel: e.FLOE_LOG_LEVEL,

@@ -5,7 +5,6 @@
  * gate, and publishes it with `runtime-registry.ts`. Pages see it through the FloeRuntime
  * interface only.
  */
-import path from 'node:path';
 import type { Logger } from 'pino';
 import { Accounts } from './accounts/accounts';
 import { Broker } from './broker/broker';
@@ -25,10 +24,10 @@ import type { FloeConfig } from './config';
 import { type AuditEntry, recordAudit } from './db/audit';
 import { type FloeDatabase, openDatabase } from './db/database';
 import { DatabaseHealth } from './db/database-health';
-import { demoTemplate } from './hypervisor/qemu/demo-template';
-import { defaultRuntimeDir } from './hypervisor/qemu/qemu-command';
-import { QemuHypervisor } from './hypervisor/qemu/qemu-hypervisor';
-import { TEMPLATE_VM_PREFIX, TemplateSnapshots } from './hypervisor/qemu/template-snapshot';
+import type { LibvirtHypervisor } from './hypervisor/libvirt/libvirt-hypervisor';
+import { TEMPLATE_VM_PREFIX } from './hypervisor/qemu/template-snapshot';
+import { selectHypervisor } from './hypervisor/select';
+import type { SnapshotSource } from './hypervisor/types';
 import { log as rootLog } from './log';
 import { FloeMetrics } from './metrics';
 import { reconcileLease } from './replicas/reconcile-lease';
@@ -56,8 +55,10 @@ export interface FloeRuntime {
   accounts: Accounts;
   hypervisor: Hypervisor;
   broker: Broker;
-  /** Template snapshots (instant desktops), kept under IMAGE_DIR/snapshots. */
-  snapshots: TemplateSnapshots;
+  /** Template snapshots (instant desktops), kept under IMAGE_DIR/snapshots; absent with the libvirt driver. */
+  snapshots: SnapshotSource | undefined;
+  /** The libvirt driver and its hosts (FLOE_HYPERVISOR=libvirt); absent with the embedded QEMU driver. */
+  libvirt: LibvirtHypervisor | undefined;
   /** Template versions: publish, roll-out, roll-back. */
   rollouts: TemplateRollouts;
   tickets: ConsoleTickets;
@@ -92,15 +93,8 @@ export async function createRuntime(
   const log = rootLog;
   const pools = options.pools ?? (config.poolsFile ? loadPoolFile(config.poolsFile) : demoPools);
   const database = await openDatabase({ dataDir: config.dataDir, databaseUrl: config.databaseUrl });
-  const demo = demoTemplate(config.imageDir);
-  const hypervisor = new QemuHypervisor({
-    dataDir: path.join(config.dataDir, 'vms'),
-    runtimeDir: defaultRuntimeDir(path.join(config.dataDir, 'vms'), config.runtimeRoot),
-    accelerator: config.accelerator,
-    probeKernel: demo.kernel && demo.initrd ? { kernel: demo.kernel, initrd: demo.initrd } : undefined,
-  });
+  const { hypervisor, snapshots, libvirt } = selectHypervisor(config, { bootTimeoutMs: options.bootTimeoutMs });
   const consoleSessions = new ConsoleSessions(database.db, config.replicaId);
-  const snapshots = new TemplateSnapshots({ host: hypervisor, root: path.join(config.imageDir, 'snapshots'), bootTimeoutMs: options.bootTimeoutMs });
   let broker: Broker | undefined;
   const metrics = new FloeMetrics(() => broker);
   broker = new Broker({
@@ -157,6 +151,7 @@ export async function createRuntime(
     hypervisor,
     broker,
     snapshots,
+    libvirt,
     rollouts: new TemplateRollouts({ broker, store: broker.templateVersions, snapshots, imageDir: config.imageDir, audit, log: log.child({ module: 'templates' }) }),
     tickets,
     consoleSessions,

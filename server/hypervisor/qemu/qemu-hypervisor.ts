@@ -17,6 +17,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { log } from '../../log';
+import { PerIdQueue } from '../per-id-queue';
 import {
   type AcceleratorChoice,
   type DesktopSpec,
@@ -126,7 +127,7 @@ export class QemuHypervisor implements Hypervisor {
   private readonly exitPollMs: number;
   private readonly stopGraceMs: number;
   private readonly vms = new Map<string, RunningVm>();
-  private readonly locks = new Map<string, Promise<unknown>>();
+  private readonly queue = new PerIdQueue();
   private readonly listeners: VmExitListener[] = [];
   private decision: Promise<AcceleratorDecision> | undefined;
   private readonly observeOnly: boolean;
@@ -371,14 +372,7 @@ export class QemuHypervisor implements Hypervisor {
   }
 
   private withLock<T>(id: string, task: () => Promise<T>): Promise<T> {
-    const previous = this.locks.get(id) ?? Promise.resolve();
-    const run = previous.then(task, task);
-    const tail = run.catch(() => undefined);
-    this.locks.set(id, tail);
-    void tail.then(() => {
-      if (this.locks.get(id) === tail) this.locks.delete(id);
-    });
-    return run;
+    return this.queue.run(id, task);
   }
 
   /**
