@@ -85,6 +85,7 @@ test('every page passes axe in the light and the dark theme', async ({ page, flo
     ['/admin/users', 'users'],
     ['/admin/users/axel', 'one user'],
     ['/admin/audit', 'audit log'],
+    ['/admin/hosts', 'hosts'],
   ] as const) {
     await admin.goto(path);
     await scan(admin, what);
@@ -97,7 +98,7 @@ test('the pages work 390 px wide: nothing wider than the screen', async ({ brows
   const phone = await phoneContext.newPage();
   await phone.goto('/login');
   await signIn(phone, 'admin', floe.password);
-  for (const path of ['/desktops', '/helpdesk', '/helpdesk/people/alice', '/admin/pools', '/admin/users', '/admin/users/alice', '/admin/audit']) {
+  for (const path of ['/desktops', '/helpdesk', '/helpdesk/people/alice', '/admin/pools', '/admin/users', '/admin/users/alice', '/admin/audit', '/admin/hosts']) {
     await phone.goto(path);
     await expect(phone.getByRole('heading', { level: 1 })).toBeVisible();
     // Live pages (pools) lay out again once their first figures arrive.
