@@ -10,6 +10,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { type MessageFormatElement, TYPE, isPluralElement, isSelectElement, isTagElement, parse } from '@formatjs/icu-messageformat-parser';
 import { createTranslator } from 'next-intl';
 import { LOCALES, localeFromAcceptLanguage } from '../i18n/locales';
 
@@ -28,11 +29,23 @@ function flatten(messages: Catalogue, prefix = ''): Map<string, string> {
   return out;
 }
 
-/** The argument names and rich-text tags a message uses ("{name}", "{count, plural, …}", "<strong>"). */
+/** The argument names and rich-text tags a message uses ("{name}", "{count}" of a plural, "<strong>"), from its ICU syntax tree. */
 function slots(message: string): string[] {
   const found = new Set<string>();
-  for (const match of message.matchAll(/\{\s*([A-Za-z_][\w]*)\s*[,}]/g)) found.add(`{${match[1]}}`);
-  for (const match of message.matchAll(/<\/?([A-Za-z][\w]*)>/g)) found.add(`<${match[1]}>`);
+  const walk = (elements: MessageFormatElement[]) => {
+    for (const element of elements) {
+      if (isTagElement(element)) {
+        found.add(`<${element.value}>`);
+        walk(element.children);
+      } else if (isPluralElement(element) || isSelectElement(element)) {
+        found.add(`{${element.value}}`);
+        for (const option of Object.values(element.options)) walk(option.value);
+      } else if (element.type !== TYPE.literal && element.type !== TYPE.pound) {
+        found.add(`{${element.value}}`);
+      }
+    }
+  };
+  walk(parse(message));
   return [...found].sort();
 }
 

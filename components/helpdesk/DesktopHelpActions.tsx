@@ -8,7 +8,7 @@
 import { useTranslations } from 'next-intl';
 import { useRouter } from 'next/navigation';
 import { useState } from 'react';
-import { ReasonDialog, postJson } from './ReasonDialog';
+import { ReasonDialog, usePostJson } from './ReasonDialog';
 import { announce } from './StaffNotice';
 
 type Action = 'open' | 'restart' | 'reset' | 'fresh' | 'return';
@@ -34,6 +34,7 @@ export function DesktopHelpActions(props: DesktopHelpActionsProps) {
   const router = useRouter();
   const t = useTranslations('HelpdeskActions');
   const staff = useTranslations('Staff');
+  const postJson = usePostJson();
   const [asking, setAsking] = useState<Action | null>(null);
   const actions: Action[] = [];
   if (props.state === 'assigned') actions.push('open');

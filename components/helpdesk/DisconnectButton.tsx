@@ -7,12 +7,13 @@
 import { useTranslations } from 'next-intl';
 import { useRouter } from 'next/navigation';
 import { useState } from 'react';
-import { ReasonDialog, postJson } from './ReasonDialog';
+import { ReasonDialog, usePostJson } from './ReasonDialog';
 import { announce } from './StaffNotice';
 
 export function DisconnectButton({ sessionId, who }: { sessionId: string; who: string }) {
   const router = useRouter();
   const t = useTranslations('HelpdeskActions');
+  const postJson = usePostJson();
   const [asking, setAsking] = useState(false);
 
   async function disconnect(reason: string): Promise<string | null> {

@@ -100,15 +100,31 @@ export function ReasonDialog({ open, title, message, confirmLabel, danger = true
   );
 }
 
-/** POSTs JSON to a staff route; answers the server's error message, or null and the body when it worked. */
-export async function postJson<T = unknown>(url: string, body: unknown, method = 'POST'): Promise<{ error: string | null; body: T | null }> {
+/** What postJson says when the server gave no words of its own. */
+export interface PostJsonWords {
+  unreachable: string;
+  answered: (status: number) => string;
+}
+
+/**
+ * POSTs JSON to a staff route; answers the server's error message (or `words` when there is
+ * none), or null and the body when it worked.
+ */
+export async function postJson<T = unknown>(url: string, body: unknown, method = 'POST', words?: PostJsonWords): Promise<{ error: string | null; body: T | null }> {
   const response = await fetch(url, {
     method,
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify(body),
   }).catch(() => null);
-  if (!response) return { error: 'Floe could not be reached. Please try again.', body: null };
+  if (!response) return { error: words?.unreachable ?? 'Floe could not be reached. Please try again.', body: null };
   const parsed = (await response.json().catch(() => null)) as (T & { error?: string }) | null;
-  if (!response.ok) return { error: parsed?.error ?? `Floe answered ${response.status}.`, body: parsed };
+  if (!response.ok) return { error: parsed?.error ?? words?.answered(response.status) ?? `Floe answered ${response.status}.`, body: parsed };
   return { error: null, body: parsed };
+}
+
+/** postJson with its own words in the page's language. */
+export function usePostJson(): <T = unknown>(url: string, body: unknown, method?: string) => Promise<{ error: string | null; body: T | null }> {
+  const t = useTranslations('Staff');
+  const words: PostJsonWords = { unreachable: t('unreachable'), answered: (status) => t('answered', { status }) };
+  return (url, body, method = 'POST') => postJson(url, body, method, words);
 }

@@ -8,7 +8,7 @@ import Link from 'next/link';
 import { notFound } from 'next/navigation';
 import { getTranslations } from 'next-intl/server';
 import { AdminNav } from '@/components/admin/AdminNav';
-import { StateBadge, When, formatBytes, formatDuration, formatTime } from '@/components/admin/Figures';
+import { Bytes, Duration, StateBadge, When } from '@/components/admin/Figures';
 import { DesktopHelpActions } from '@/components/helpdesk/DesktopHelpActions';
 import { DisconnectButton } from '@/components/helpdesk/DisconnectButton';
 import { LiveRefresh } from '@/components/helpdesk/LiveRefresh';
@@ -59,7 +59,7 @@ export default async function PersonPage({ params }: { params: Promise<{ name: s
           {person.name} · {person.role === 'user' || person.role === 'helpdesk' || person.role === 'admin' ? staff(`roleLower.${person.role}`) : person.role}
           {person.disabled && <span className="badge failed spaced">{t('accountDisabled')}</span>}
         </p>
-        <LiveRefresh renderedAt={formatTime(now, now)} />
+        <LiveRefresh renderedAt={<When at={now} now={now} />} />
         <StaffNotices />
 
         <section aria-labelledby="desktops-title" className="panel">
@@ -89,7 +89,7 @@ export default async function PersonPage({ params }: { params: Promise<{ name: s
                       <StateBadge state={d.state} />
                       {d.failureReason && <span className="sub error-text">{d.failureReason}</span>}
                     </td>
-                    <td>{d.upSince ? formatDuration(now - d.upSince) : '–'}</td>
+                    <td>{d.upSince ? <Duration ms={now - d.upSince} /> : '–'}</td>
                     <td>{d.host}</td>
                     <td>{d.accelerator?.toUpperCase() ?? '–'}</td>
                     <td>
@@ -136,12 +136,12 @@ export default async function PersonPage({ params }: { params: Promise<{ name: s
                     <th scope="row">{s.who}</th>
                     <td>{desktopTitle(s.desktopId) ?? s.pool}</td>
                     <td>
-                      <When at={s.startedAt} now={now} /> <span className="sub">({formatDuration(now - s.startedAt)})</span>
+                      <When at={s.startedAt} now={now} /> <span className="sub">(<Duration ms={now - s.startedAt} />)</span>
                     </td>
                     <td>{s.clientAddress ?? staff('unknown')}</td>
                     <td title={s.userAgent ?? undefined}>{s.browser}</td>
-                    <td>{formatBytes(s.bytesToBrowser)}</td>
-                    <td>{formatBytes(s.bytesToDesktop)}</td>
+                    <td><Bytes bytes={s.bytesToBrowser} /></td>
+                    <td><Bytes bytes={s.bytesToDesktop} /></td>
                     <td>
                       <DisconnectButton sessionId={s.id} who={s.who} />
                     </td>
@@ -178,11 +178,11 @@ export default async function PersonPage({ params }: { params: Promise<{ name: s
                     <td>
                       <When at={s.startedAt} now={now} />
                     </td>
-                    <td>{s.endedAt ? formatDuration(s.endedAt - s.startedAt) : '–'}</td>
+                    <td>{s.endedAt ? <Duration ms={s.endedAt - s.startedAt} /> : '–'}</td>
                     <td>{s.clientAddress ?? staff('unknown')}</td>
                     <td title={s.userAgent ?? undefined}>{s.browser}</td>
                     <td>
-                      {formatBytes(s.bytesToBrowser)} / {formatBytes(s.bytesToDesktop)}
+                      <Bytes bytes={s.bytesToBrowser} /> / <Bytes bytes={s.bytesToDesktop} />
                     </td>
                     <td>{describeConsoleEnd(s.endReason, s.takenOverBy)}</td>
                   </tr>
