@@ -3,7 +3,9 @@
  * by scripts/setup.sh; never `npx playwright install`) against the real Floe server and real
  * QEMU desktops. Each worker starts its own server on port 0 (see e2e/fixtures.ts). In CI a
  * left-over test.only fails the run. FLOE_E2E_DIR runs another folder of specs (scripts/test.sh
- * runs a copy of e2e/ named to run in reverse order).
+ * runs a copy of e2e/ named to run in reverse order). Browsers ask for English (en-US), so specs
+ * that select by English names pass on a machine set to another language; e2e/i18n.spec.ts opens
+ * contexts of its own in German.
  */
 import { defineConfig } from '@playwright/test';
 
@@ -18,6 +20,7 @@ export default defineConfig({
   reporter: [['list']],
   use: {
     headless: true,
+    locale: 'en-US',
     viewport: { width: 1280, height: 800 },
     launchOptions: {
       executablePath: '/usr/bin/chromium',

@@ -1,17 +1,17 @@
 /**
  * The page frame every Floe page shares: the language (next-intl, i18n/request.ts) with its
- * messages for the client components, the title and the stylesheet.
+ * messages for the client components, the title and description (in the page's language) and
+ * the stylesheet.
  */
 import type { Metadata } from 'next';
 import { NextIntlClientProvider } from 'next-intl';
-import { getLocale } from 'next-intl/server';
+import { getLocale, getTranslations } from 'next-intl/server';
 import type { ReactNode } from 'react';
 import './globals.css';
 
-export const metadata: Metadata = {
-  title: 'Floe',
-  description: 'Your desktop in the browser',
-};
+export async function generateMetadata(): Promise<Metadata> {
+  return { title: 'Floe', description: (await getTranslations('Layout'))('description') };
+}
 
 export default async function RootLayout({ children }: { children: ReactNode }) {
   const locale = await getLocale();

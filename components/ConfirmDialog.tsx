@@ -4,6 +4,7 @@
  * title, a sentence saying what will happen, and two buttons, in a ModalDialog (focus is
  * trapped and Escape cancels).
  */
+import { useTranslations } from 'next-intl';
 import { ModalDialog } from './ModalDialog';
 
 export interface ConfirmDialogProps {
@@ -16,12 +17,13 @@ export interface ConfirmDialogProps {
 }
 
 export function ConfirmDialog({ open, title, message, confirmLabel, onConfirm, onCancel }: ConfirmDialogProps) {
+  const t = useTranslations('Dialog');
   return (
     <ModalDialog open={open} title={title} onClose={onCancel} className="confirm-dialog">
       <p>{message}</p>
       <div className="dialog-buttons">
         <button type="button" className="button secondary" onClick={onCancel}>
-          Cancel
+          {t('cancel')}
         </button>
         <button type="button" className="button danger" onClick={onConfirm} autoFocus>
           {confirmLabel}

@@ -6,6 +6,7 @@
  * real button with a visible name; toggles say their state with aria-pressed. What the buttons
  * do is up to the page (DesktopConsole), except the power actions (PowerMenu).
  */
+import { useTranslations } from 'next-intl';
 import { useState } from 'react';
 import type { DesktopView } from '@/lib/desktops';
 import styles from './DesktopConsole.module.css';
@@ -37,26 +38,27 @@ export interface ConsoleToolbarProps {
 
 export function ConsoleToolbar(props: ConsoleToolbarProps) {
   const [sendingText, setSendingText] = useState(false);
+  const t = useTranslations('ConsoleToolbar');
   return (
-    <div role="group" aria-label="Console controls" className={styles.toolbar}>
+    <div role="group" aria-label={t('controls')} className={styles.toolbar}>
       <button type="button" className={styles.toolButton} disabled={!props.connected} onClick={props.onCtrlAltDel}>
-        Ctrl+Alt+Del
+        {t('ctrlAltDel')}
       </button>
       <button type="button" className={styles.toolButton} disabled={!props.connected} onClick={() => setSendingText(true)}>
-        Send text
+        {t('sendText')}
       </button>
       <button
         type="button"
         className={styles.toolButton}
         aria-pressed={props.fit}
-        title={props.fit ? 'The screen is scaled to the window; press for its real size' : 'The screen is at its real size; press to scale it to the window'}
+        title={props.fit ? t('fitOn') : t('fitOff')}
         onClick={() => props.onFitChange(!props.fit)}
       >
-        Fit to window
+        {t('fit')}
       </button>
       {props.agent && (
         <button type="button" className={styles.toolButton} disabled={!props.connected} onClick={props.onResizeDesktop}>
-          Resize desktop to window
+          {t('resize')}
         </button>
       )}
       <button
@@ -65,14 +67,14 @@ export function ConsoleToolbar(props: ConsoleToolbarProps) {
         aria-pressed={props.fullScreen}
         onClick={() => props.onFullScreenChange(!props.fullScreen)}
       >
-        Full screen
+        {t('fullScreen')}
       </button>
       <button type="button" className={styles.toolButton} disabled={!props.live} onClick={props.onDisconnect}>
-        Disconnect
+        {t('disconnect')}
       </button>
       {props.remoteViewerHref && (
         <a className={styles.toolButton} href={props.remoteViewerHref} download>
-          Open in remote-viewer
+          {t('remoteViewer')}
         </a>
       )}
       <PowerMenu desktopId={props.desktopId} onNotice={props.onNotice} onDesktop={props.onDesktop} />

@@ -4,32 +4,16 @@
  * files stay) and restarted; a stateless one can be discarded. Each asks for confirmation,
  * then calls the power route and refreshes the page.
  */
+import { useTranslations } from 'next-intl';
 import { useRouter } from 'next/navigation';
 import { useState } from 'react';
 import { ConfirmDialog } from './ConfirmDialog';
 
 type Action = 'shutdown' | 'restart' | 'discard';
 
-const WORDS: Record<Action, { label: string; title: string; message: string }> = {
-  shutdown: {
-    label: 'Shut down',
-    title: 'Shut down this desktop?',
-    message: 'Programs still running on it are closed. Your files in /home are kept, and you can start it again.',
-  },
-  restart: {
-    label: 'Restart',
-    title: 'Restart this desktop?',
-    message: 'It is switched off and started again. Unsaved work in open programs is lost; your files are kept.',
-  },
-  discard: {
-    label: 'Discard',
-    title: 'Discard this desktop?',
-    message: 'It is deleted with everything on it. Next time you get a fresh one.',
-  },
-};
-
 export function DesktopActions({ desktopId, kind, running }: { desktopId: string; kind: 'persistent' | 'stateless'; running: boolean }) {
   const router = useRouter();
+  const t = useTranslations('DesktopActions');
   const [asking, setAsking] = useState<Action | null>(null);
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
@@ -46,7 +30,7 @@ export function DesktopActions({ desktopId, kind, running }: { desktopId: string
     }).catch(() => null);
     const body = (await response?.json().catch(() => ({}))) as { error?: string } | undefined;
     setBusy(false);
-    if (!response?.ok) setError(body?.error ?? 'Floe could not be reached. Please try again.');
+    if (!response?.ok) setError(body?.error ?? t('unreachable'));
     router.refresh();
   }
 
@@ -54,7 +38,7 @@ export function DesktopActions({ desktopId, kind, running }: { desktopId: string
     <div className="desktop-actions">
       {actions.map((action) => (
         <button key={action} type="button" className="button secondary" disabled={busy} onClick={() => setAsking(action)}>
-          {WORDS[action].label}
+          {t(`${action}.label`)}
         </button>
       ))}
       {error && (
@@ -64,9 +48,9 @@ export function DesktopActions({ desktopId, kind, running }: { desktopId: string
       )}
       <ConfirmDialog
         open={asking !== null}
-        title={asking ? WORDS[asking].title : ''}
-        message={asking ? WORDS[asking].message : ''}
-        confirmLabel={asking ? WORDS[asking].label : ''}
+        title={asking ? t(`${asking}.title`) : ''}
+        message={asking ? t(`${asking}.message`) : ''}
+        confirmLabel={asking ? t(`${asking}.label`) : ''}
         onConfirm={() => asking && void run(asking)}
         onCancel={() => setAsking(null)}
       />

@@ -13,12 +13,13 @@
  * it over, and a console taken over says so (both from the session records, so they work
  * across tabs, browsers and portal replicas).
  */
+import { useFormatter, useTranslations } from 'next-intl';
 import Link from 'next/link';
 import { useCallback, useEffect, useRef, useState } from 'react';
 import type { DesktopStage, DesktopView, IdlePolicyView } from '@/lib/desktops';
 import { ConsoleToolbar } from './ConsoleToolbar';
 import styles from './DesktopConsole.module.css';
-import { IdleWarning, idleDuration, useIdleCountdown } from './IdleWarning';
+import { IdleWarning, useIdleCountdown, useIdleDuration } from './IdleWarning';
 import type { Notice } from './PowerMenu';
 import { ConsoleConnection, type ConsoleStatus } from './spice/console-connection';
 import { ReleaseKeyboardButton, isReleaseChord } from './spice/keyboard-release';
@@ -26,7 +27,8 @@ import { attachTouchInput } from './spice/touch-input';
 import { TouchKeyboard } from './spice/touch-keyboard';
 
 const SCREEN_ID = 'spice-screen';
-const STEPS = ['Starting', 'Booting', 'Connecting', 'Ready'] as const;
+const STEPS = ['starting', 'booting', 'connecting', 'ready'] as const;
+type ConsoleWords = ReturnType<typeof useTranslations<'Console'>>;
 
 function stepOf(stage: DesktopStage, status: ConsoleStatus): number {
   if (stage === 'starting') return 0;
@@ -35,27 +37,28 @@ function stepOf(stage: DesktopStage, status: ConsoleStatus): number {
   return -1;
 }
 
-function statusText(status: ConsoleStatus, step: number): string {
+function statusText(status: ConsoleStatus, step: number, t: ConsoleWords): string {
+  const name = STEPS[step];
   switch (status.state) {
     case 'idle':
     case 'connecting':
-      return step >= 0 ? `${STEPS[step]}…` : '';
+      return name ? t('stepBusy', { step: t(`steps.${name}`) }) : '';
     case 'connected':
-      return 'Connected';
+      return t('status.connected');
     case 'reconnecting':
-      return 'Reconnecting…';
+      return t('status.reconnecting');
     case 'disconnected':
-      return 'Disconnected';
+      return t('status.disconnected');
     case 'signed-out':
-      return 'Signed out';
+      return t('status.signedOut');
     case 'desktop-gone':
-      return 'Not available';
+      return t('status.notAvailable');
     case 'in-use':
-      return 'Open elsewhere';
+      return t('status.inUse');
     case 'taken-over':
-      return 'Opened elsewhere';
+      return t('status.takenOver');
     case 'closed-by-staff':
-      return 'Closed by the helpdesk';
+      return t('status.closedByStaff');
   }
 }
 
@@ -65,30 +68,36 @@ async function fetchDesktop(apiBase: string): Promise<DesktopView | null> {
   return ((await response.json()) as { desktop: DesktopView }).desktop;
 }
 
-const timeOfDay = (at: number) => new Date(at).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
-
 export interface DesktopConsoleProps {
   initial: DesktopView;
   /** Where the desktop's routes are; the helpdesk opens people's desktops through its own. Default `/api/desktops/<id>`. */
   apiBase?: string;
   /** Where "back" goes. Default the person's desktops. */
   backHref?: string;
+  /** The back link's words ("My desktops") and the button's on an end page ("Back to my desktops"). */
   backLabel?: string;
+  backToLabel?: string;
   /** The pool's idle policy (the person's own desktops; staff consoles have none). */
   idle?: IdlePolicyView;
 }
 
 /** "Chromium 156 on Linux" from a user agent, for the "open elsewhere" prompt. */
-function browserOf(userAgent: string | null): string {
-  if (!userAgent) return 'a browser';
+function browserOf(userAgent: string | null, t: ConsoleWords): string {
+  if (!userAgent) return t('inUse.aBrowser');
   if (!/Mozilla\//.test(userAgent)) return userAgent.slice(0, 40);
   const browser = /(Edg|Chrome|Chromium|Firefox|Safari)\/(\d+)/.exec(userAgent);
   const system = /Windows|Mac OS X|Linux|Android|iPhone/.exec(userAgent)?.[0]?.replace('Mac OS X', 'macOS');
-  const name = browser ? `${browser[1] === 'Edg' ? 'Edge' : browser[1]} ${browser[2]}` : 'a browser';
-  return system ? `${name} on ${system}` : name;
+  const name = browser ? `${browser[1] === 'Edg' ? 'Edge' : browser[1]} ${browser[2]}` : t('inUse.aBrowser');
+  return system ? t('inUse.browserOn', { browser: name, system }) : name;
 }
 
-export function DesktopConsole({ initial, apiBase: givenApiBase, backHref = '/desktops', backLabel = 'My desktops', idle }: DesktopConsoleProps) {
+export function DesktopConsole({ initial, apiBase: givenApiBase, backHref = '/desktops', backLabel: givenBackLabel, backToLabel: givenBackToLabel, idle }: DesktopConsoleProps) {
+  const t = useTranslations('Console');
+  const format = useFormatter();
+  const idleDuration = useIdleDuration();
+  const timeOfDay = (at: number) => format.dateTime(at, { hour: '2-digit', minute: '2-digit' });
+  const backLabel = givenBackLabel ?? t('myDesktops');
+  const backToLabel = givenBackToLabel ?? t('backToMyDesktops');
   const apiBase = givenApiBase ?? `/api/desktops/${encodeURIComponent(initial.id)}`;
   const [desktop, setDesktop] = useState(initial);
   const [status, setStatus] = useState<ConsoleStatus>({ state: 'idle' });
@@ -174,8 +183,8 @@ export function DesktopConsole({ initial, apiBase: givenApiBase, backHref = '/de
       frozenRef.current?.replaceChildren();
       if (!live.hasAttribute('aria-label')) {
         live.setAttribute('role', 'application');
-        live.setAttribute('aria-label', 'Desktop screen');
-        live.setAttribute('aria-roledescription', 'remote desktop');
+        live.setAttribute('aria-label', t('screen'));
+        live.setAttribute('aria-roledescription', t('screenRole'));
         attachTouchInput(live);
       }
     }
@@ -183,7 +192,7 @@ export function DesktopConsole({ initial, apiBase: givenApiBase, backHref = '/de
     if (!stage || !frame || !canvas) return;
     const scale = fit ? Math.min(stage.clientWidth / canvas.width, stage.clientHeight / canvas.height) : 1;
     frame.style.transform = `scale(${Number.isFinite(scale) && scale > 0 ? scale : 1})`;
-  }, [fit]);
+  }, [fit, t]);
 
   useEffect(() => {
     const stage = stageRef.current;
@@ -252,25 +261,25 @@ export function DesktopConsole({ initial, apiBase: givenApiBase, backHref = '/de
 
   function changeFullScreen(want: boolean) {
     if (want) {
-      pageRef.current?.requestFullscreen().catch(() => setNotice({ kind: 'error', text: 'The browser did not allow full screen.' }));
+      pageRef.current?.requestFullscreen().catch(() => setNotice({ kind: 'error', text: t('notice.fullScreenRefused') }));
     } else if (document.fullscreenElement) {
       void document.exitFullscreen();
     }
   }
 
   function sendCtrlAltDel() {
-    if (!connectionRef.current?.sendCtrlAltDel()) setNotice({ kind: 'error', text: 'Ctrl+Alt+Del was not sent: the console is not connected.' });
+    if (!connectionRef.current?.sendCtrlAltDel()) setNotice({ kind: 'error', text: t('notice.ctrlAltDelNotSent') });
     focusScreen();
   }
 
   function resizeDesktop() {
     const stage = stageRef.current;
     if (!stage || !connectionRef.current?.resizeDesktop(stage.clientWidth, stage.clientHeight)) {
-      setNotice({ kind: 'error', text: 'The desktop cannot be resized: its SPICE agent is not running.' });
+      setNotice({ kind: 'error', text: t('notice.resizeNoAgent') });
       return;
     }
     setFit(true);
-    setNotice({ kind: 'info', text: 'Asked the desktop to fit the window.' });
+    setNotice({ kind: 'info', text: t('notice.resizeAsked') });
     focusScreen();
   }
 
@@ -283,17 +292,17 @@ export function DesktopConsole({ initial, apiBase: givenApiBase, backHref = '/de
       onProgress: (typed, total) => {
         if (typed - shown >= 25 || typed === total) {
           shown = typed;
-          setNotice({ kind: 'info', text: `Typing… ${typed} of ${total} characters` });
+          setNotice({ kind: 'info', text: t('notice.typing', { typed, total }) });
         }
       },
     });
     const skipped = [...new Set(result.skipped)].join(' ');
     if (result.typed < result.total) {
-      setNotice({ kind: 'error', text: `Typing stopped after ${result.typed} of ${result.total} characters: the console was disconnected.` });
+      setNotice({ kind: 'error', text: t('notice.typingStopped', { typed: result.typed, total: result.total }) });
     } else if (skipped) {
-      setNotice({ kind: 'error', text: `Typed ${result.typed} characters. Left out ${result.skipped.length} that a US keyboard cannot type: ${skipped}` });
+      setNotice({ kind: 'error', text: t('notice.typedSkipped', { typed: result.typed, count: result.skipped.length, skipped }) });
     } else {
-      setNotice({ kind: 'info', text: `Typed ${result.typed} characters.` });
+      setNotice({ kind: 'info', text: t('notice.typed', { typed: result.typed }) });
     }
   }
 
@@ -312,11 +321,11 @@ export function DesktopConsole({ initial, apiBase: givenApiBase, backHref = '/de
 
   return (
     <div className="console-page" ref={pageRef}>
-      <nav className="console-bar" aria-label="Desktop">
+      <nav className="console-bar" aria-label={t('nav')}>
         <Link href={backHref}>← {backLabel}</Link>
         <span>{desktop.pool}</span>
-        <span className="console-status" role="status" aria-label="Console connection">
-          {ready || booting ? statusText(status, step) : ''}
+        <span className="console-status" role="status" aria-label={t('connection')}>
+          {ready || booting ? statusText(status, step, t) : ''}
         </span>
         {notice &&
           (notice.kind === 'error' ? (
@@ -357,51 +366,49 @@ export function DesktopConsole({ initial, apiBase: givenApiBase, backHref = '/de
           <div className={styles.frozen} ref={frozenRef} aria-hidden="true" />
         </div>
         {ready && status.state === 'reconnecting' && (
-          <p className={styles.reconnecting} title={status.reason}>
-            Reconnecting…
+          <p className={styles.reconnecting} title={t('reconnectingDetail', { attempt: status.attempt, reason: status.reason })}>
+            {t('status.reconnecting')}
           </p>
         )}
         {showProgress && (
           <section className="boot-progress" aria-labelledby="boot-title" style={{ position: 'absolute' }}>
-            <h1 id="boot-title">Getting your desktop ready</h1>
-            <progress aria-label="Desktop start-up" max={STEPS.length - 1} value={Math.max(step, 0)} />
+            <h1 id="boot-title">{t('boot.title')}</h1>
+            <progress aria-label={t('boot.progress')} max={STEPS.length - 1} value={Math.max(step, 0)} />
             <ol className="boot-steps">
               {STEPS.map((name, i) => (
                 <li key={name} aria-current={i === step ? 'step' : undefined} className={i < step ? 'done' : undefined}>
-                  {name}
+                  {t(`steps.${name}`)}
                 </li>
               ))}
             </ol>
-            <p className="console-status">{seconds} s</p>
+            <p className="console-status">{t('boot.seconds', { seconds })}</p>
           </section>
         )}
         {!booting && !ready && (
           <section className="boot-progress" role="alert" style={{ position: 'absolute' }}>
-            <h1>{desktop.stage === 'failed' ? 'Your desktop stopped' : 'Your desktop is shut down'}</h1>
+            <h1>{desktop.stage === 'failed' ? t('stopped.failedTitle') : t('stopped.shutDownTitle')}</h1>
             <p>
               {desktop.stage === 'failed'
-                ? (desktop.failureReason ?? 'The desktop stopped unexpectedly.')
-                : 'Start it again from your desktops.'}
+                ? (desktop.failureReason ?? t('stopped.unexpectedly'))
+                : t('stopped.startAgain')}
             </p>
             <p>
               <Link className="button" href={backHref}>
-                Back to {backLabel.toLowerCase()}
+                {backToLabel}
               </Link>
             </p>
           </section>
         )}
         {ready && status.state === 'disconnected' && (
           <section className="boot-progress" aria-labelledby="disconnected-title" style={{ position: 'absolute' }}>
-            <h1 id="disconnected-title">Disconnected</h1>
+            <h1 id="disconnected-title">{t('disconnected.title')}</h1>
             {idleDisconnected ? (
               <p>
-                Disconnected after {idleDuration(idle?.idleMinutes ?? 0)} without input.{' '}
-                {idle?.stateless
-                  ? 'Reconnect soon: a fresh desktop left alone is discarded, and your changes will be discarded.'
-                  : 'Your desktops page shows how long it keeps running.'}
+                {t('disconnected.idle', { duration: idleDuration(idle?.idleMinutes ?? 0) })}{' '}
+                {idle?.stateless ? t('disconnected.idleStateless') : t('disconnected.idlePersistent')}
               </p>
             ) : (
-              <p>You disconnected from your desktop. It keeps running.</p>
+              <p>{t('disconnected.byYou')}</p>
             )}
             <button
               type="button"
@@ -411,7 +418,7 @@ export function DesktopConsole({ initial, apiBase: givenApiBase, backHref = '/de
                 connectionRef.current?.reconnect();
               }}
             >
-              Reconnect
+              {t('disconnected.reconnect')}
             </button>
           </section>
         )}
@@ -427,57 +434,59 @@ export function DesktopConsole({ initial, apiBase: givenApiBase, backHref = '/de
         )}
         {ready && status.state === 'in-use' && (
           <section className="boot-progress" role="alertdialog" aria-labelledby="in-use-title" style={{ position: 'absolute' }}>
-            <h1 id="in-use-title">Open in another window</h1>
+            <h1 id="in-use-title">{t('inUse.title')}</h1>
             <p>
-              This desktop is open in another window (since {timeOfDay(status.since)}
-              {status.clientAddress ? ` from ${status.clientAddress}` : ''}, {browserOf(status.userAgent)}). Continue here?
+              {status.clientAddress
+                ? t('inUse.textFrom', { time: timeOfDay(status.since), address: status.clientAddress, browser: browserOf(status.userAgent, t) })
+                : t('inUse.text', { time: timeOfDay(status.since), browser: browserOf(status.userAgent, t) })}
             </p>
-            <p>The other window will be disconnected.</p>
+            <p>{t('inUse.other')}</p>
             <button type="button" className="button" onClick={() => connectionRef.current?.continueHere()}>
-              Continue here
+              {t('inUse.continue')}
             </button>{' '}
             <Link className="button secondary" href={backHref}>
-              Cancel
+              {t('inUse.cancel')}
             </Link>
           </section>
         )}
         {ready && status.state === 'taken-over' && (
           <section className="boot-progress" role="alert" aria-labelledby="taken-title" style={{ position: 'absolute' }}>
-            <h1 id="taken-title">{status.by && /^(Helpdesk|Admin) /.test(status.by) ? `${status.by} opened your desktop` : 'Your desktop was opened elsewhere'}</h1>
+            <h1 id="taken-title">{status.by && /^(Helpdesk|Admin) /.test(status.by) ? t('takenOver.byStaffTitle', { by: status.by }) : t('takenOver.title')}</h1>
             <p>
               {status.by && /^(Helpdesk|Admin) /.test(status.by)
-                ? `${status.by} opened your desktop at ${timeOfDay(status.at)}.`
-                : `Your desktop was opened elsewhere at ${timeOfDay(status.at)}.`}
+                ? t('takenOver.byStaffText', { by: status.by, time: timeOfDay(status.at) })
+                : t('takenOver.text', { time: timeOfDay(status.at) })}
             </p>
             <button type="button" className="button" onClick={() => connectionRef.current?.reconnect()}>
-              Take it back
+              {t('takenOver.takeBack')}
             </button>
           </section>
         )}
         {ready && status.state === 'closed-by-staff' && (
           <section className="boot-progress" role="alert" aria-labelledby="closed-title" style={{ position: 'absolute' }}>
-            <h1 id="closed-title">Console closed</h1>
-            <p>{status.message} Your desktop keeps running.</p>
+            <h1 id="closed-title">{t('closed.title')}</h1>
+            <p>
+              {status.revoked ? t('closed.revoked') : status.by ? t('closed.byStaff', { by: status.by }) : t('closed.byHelpdesk')}{' '}
+              {t('closed.keepsRunning')}
+            </p>
             <button type="button" className="button" onClick={() => connectionRef.current?.reconnect()}>
-              Reconnect
+              {t('closed.reconnect')}
             </button>
           </section>
         )}
         {status.state === 'signed-out' && (
           <section className="boot-progress" role="alert" style={{ position: 'absolute' }}>
-            <h1>Signed out</h1>
-            <p>
-              Your sign-in has ended. <Link href={signInAgain}>Sign in again</Link>.
-            </p>
+            <h1>{t('signedOut.title')}</h1>
+            <p>{t.rich('signedOut.text', { link: (chunks) => <Link href={signInAgain}>{chunks}</Link> })}</p>
           </section>
         )}
         {ready && status.state === 'desktop-gone' && (
           <section className="boot-progress" role="alert" style={{ position: 'absolute' }}>
-            <h1>Your desktop is not available</h1>
-            <p>{status.message}</p>
+            <h1>{t('gone.title')}</h1>
+            <p>{status.detail ?? t(`gone.${status.reason}`)}</p>
             <p>
               <Link className="button" href={backHref}>
-                Back to {backLabel.toLowerCase()}
+                {backToLabel}
               </Link>
             </p>
           </section>

@@ -20,11 +20,10 @@ export function formatCountdown(ms: number): string {
   return `${Math.floor(seconds / 60)}:${String(seconds % 60).padStart(2, '0')}`;
 }
 
-/** "15 seconds", "1 minute", "30 minutes": an idle time in words. */
-export function idleDuration(minutes: number): string {
-  if (minutes < 1) return `${Math.round(minutes * 60)} seconds`;
-  const whole = Math.round(minutes);
-  return `${whole} minute${whole === 1 ? '' : 's'}`;
+/** "15 seconds", "1 minute", "30 minutes": an idle time in words, in the page's language. */
+export function useIdleDuration(): (minutes: number) => string {
+  const t = useTranslations('Idle');
+  return (minutes) => (minutes < 1 ? t('seconds', { count: Math.round(minutes * 60) }) : t('minutes', { count: Math.round(minutes) }));
 }
 
 /**

@@ -24,7 +24,7 @@ export function OpenDesktopButton({ pool, label }: { pool: string; label?: strin
         body: JSON.stringify({ pool }),
       });
       const body = (await response.json().catch(() => ({}))) as { desktop?: { id: string }; error?: string };
-      if (!response.ok || !body.desktop) throw new Error(body.error ?? `The desktop could not be opened (${response.status}).`);
+      if (!response.ok || !body.desktop) throw new Error(body.error ?? t('openFailed', { status: response.status }));
       router.push(`/desktops/${encodeURIComponent(body.desktop.id)}`);
     } catch (e) {
       setError(e instanceof Error ? e.message : String(e));

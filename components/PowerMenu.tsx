@@ -6,6 +6,7 @@
  * outcome (or the server's own error message) is reported through `onNotice`, and the
  * desktop's new state from the answer (`{"desktop": ...}`) through `onDesktop`.
  */
+import { useTranslations } from 'next-intl';
 import { type KeyboardEvent, useEffect, useId, useRef, useState } from 'react';
 import type { DesktopView } from '@/lib/desktops';
 import styles from './DesktopConsole.module.css';
@@ -18,32 +19,6 @@ export interface Notice {
   text: string;
 }
 
-const ACTIONS: Record<PowerAction, { label: string; question: string; explanation: string; done: string; verb: string }> = {
-  shutdown: {
-    label: 'Shut down',
-    question: 'Shut down your desktop?',
-    explanation:
-      'Your desktop is asked to shut down, as if its power button was pressed. Save your work first: programs that are still open may lose it.',
-    done: 'Your desktop is shutting down.',
-    verb: 'shut down',
-  },
-  restart: {
-    label: 'Restart',
-    question: 'Restart your desktop?',
-    explanation: 'Your desktop is asked to restart. Save your work first: programs that are still open may lose it.',
-    done: 'Your desktop is restarting.',
-    verb: 'restart',
-  },
-  reset: {
-    label: 'Reset',
-    question: 'Reset your desktop?',
-    explanation:
-      'Your desktop restarts at once, like pressing a computer’s reset button: work that is not saved is lost. Use this when the desktop does not respond.',
-    done: 'Your desktop was reset and is starting again.',
-    verb: 'reset',
-  },
-};
-
 const ORDER: PowerAction[] = ['shutdown', 'restart', 'reset'];
 
 export function PowerMenu({
@@ -55,6 +30,7 @@ export function PowerMenu({
   onNotice: (notice: Notice) => void;
   onDesktop?: (desktop: DesktopView) => void;
 }) {
+  const t = useTranslations('Power');
   const [open, setOpen] = useState(false);
   const [confirming, setConfirming] = useState<PowerAction | null>(null);
   const [busy, setBusy] = useState(false);
@@ -98,7 +74,6 @@ export function PowerMenu({
   }
 
   async function run(action: PowerAction) {
-    const words = ACTIONS[action];
     setBusy(true);
     try {
       const response = await fetch(`/api/desktops/${encodeURIComponent(desktopId)}/power`, {
@@ -109,18 +84,20 @@ export function PowerMenu({
       });
       const body = (await response.json().catch(() => ({}))) as { error?: string; desktop?: DesktopView };
       if (response.ok) {
-        onNotice({ kind: 'info', text: words.done });
+        onNotice({ kind: 'info', text: t(`${action}.done`) });
         if (body.desktop) onDesktop?.(body.desktop);
-      } else onNotice({ kind: 'error', text: body.error ?? `Floe could not ${words.verb} your desktop (error ${response.status}).` });
+      } else onNotice({ kind: 'error', text: body.error ?? t(`${action}.failed`, { status: response.status }) });
     } catch {
-      onNotice({ kind: 'error', text: `Floe could not ${words.verb} your desktop: the server did not answer.` });
+      onNotice({ kind: 'error', text: t(`${action}.noAnswer`) });
     } finally {
       setBusy(false);
       setConfirming(null);
     }
   }
 
-  const asked = confirming ? ACTIONS[confirming] : null;
+  const asked = confirming
+    ? { label: t(`${confirming}.label`), question: t(`${confirming}.question`), explanation: t(`${confirming}.explanation`) }
+    : null;
   return (
     <div className={styles.menuHolder}>
       <button
@@ -138,14 +115,14 @@ export function PowerMenu({
           }
         }}
       >
-        Power
+        {t('menu')}
       </button>
       {open && (
-        <ul ref={menuRef} id={menuId} role="menu" aria-label="Power" className={styles.menu} onKeyDown={onMenuKeyDown}>
+        <ul ref={menuRef} id={menuId} role="menu" aria-label={t('menu')} className={styles.menu} onKeyDown={onMenuKeyDown}>
           {ORDER.map((action) => (
             <li key={action} role="none">
               <button type="button" role="menuitem" tabIndex={-1} onClick={() => choose(action)}>
-                {ACTIONS[action].label}
+                {t(`${action}.label`)}
               </button>
             </li>
           ))}
@@ -163,7 +140,7 @@ export function PowerMenu({
             <p>{asked.explanation}</p>
             <div className={styles.dialogButtons}>
               <button type="button" className="button secondary" onClick={() => setConfirming(null)} disabled={busy}>
-                Cancel
+                {t('cancel')}
               </button>
               <button type="submit" className={`button ${confirming === 'reset' ? styles.danger : ''}`} disabled={busy}>
                 {asked.label}

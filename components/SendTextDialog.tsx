@@ -4,6 +4,7 @@
  * spice-html5 has no clipboard, so this is how people paste. The keys are those of a US
  * keyboard layout; characters it has no key for are reported, not typed.
  */
+import { useTranslations } from 'next-intl';
 import { useId, useState } from 'react';
 import styles from './DesktopConsole.module.css';
 import { ModalDialog } from './ModalDialog';
@@ -19,12 +20,13 @@ export function SendTextDialog({
   onClose: () => void;
   onSend: (text: string) => void;
 }) {
+  const t = useTranslations('SendText');
   const [text, setText] = useState('');
   const fieldId = useId();
   const hintId = useId();
 
   return (
-    <ModalDialog open={open} title="Send text" onClose={onClose}>
+    <ModalDialog open={open} title={t('title')} onClose={onClose}>
       <form
         method="dialog"
         onSubmit={(event) => {
@@ -35,7 +37,7 @@ export function SendTextDialog({
         }}
       >
         <label htmlFor={fieldId} className={styles.fieldLabel}>
-          Text to type
+          {t('field')}
         </label>
         <textarea
           id={fieldId}
@@ -48,15 +50,14 @@ export function SendTextDialog({
           autoFocus
         />
         <p id={hintId} className={styles.hint}>
-          Floe types this into your desktop key by key, as on a US keyboard; each new line is an Enter. Paste into this box
-          to copy text into the desktop.
+          {t('hint')}
         </p>
         <div className={styles.dialogButtons}>
           <button type="button" className="button secondary" onClick={onClose}>
-            Cancel
+            {t('cancel')}
           </button>
           <button type="submit" className="button" disabled={!text}>
-            Type text
+            {t('submit')}
           </button>
         </div>
       </form>

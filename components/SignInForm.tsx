@@ -1,17 +1,41 @@
 'use client';
 /**
  * The sign-in form: user name and password checked by next-auth's credentials provider, and a
- * "Sign in with NAME" button when an OIDC provider is configured. Refusals are shown in the
- * server's own words (a wrong pair gets one plain message that does not say which of the two
- * was wrong; throttling says how long to wait).
+ * "Sign in with NAME" button when an OIDC provider is configured. Refusals arrive as codes
+ * (lib/sign-in-refusals.ts) and are shown in the page's language (a wrong pair gets one plain
+ * message that does not say which of the two was wrong; throttling says how long to wait).
  */
 import { signIn } from 'next-auth/react';
 import { useTranslations } from 'next-intl';
 import { useRouter } from 'next/navigation';
 import { type FormEvent, useState } from 'react';
+import { parseSignInRefusal } from '@/lib/sign-in-refusals';
 
-/** next-auth's error codes are single words; Floe's own messages are sentences and are shown as they are. */
-function messageFor(error: string, t: (key: 'wrongPassword' | 'unavailable') => string): string {
+type Words = ReturnType<typeof useTranslations<'SignIn'>>;
+
+/** Floe's refusal codes in words; next-auth's own codes are single words; any other sentence is shown as it is. */
+function messageFor(error: string, t: Words): string {
+  const refusal = parseSignInRefusal(error);
+  if (refusal) {
+    switch (refusal.kind) {
+      case 'wrong':
+        return t('wrongPassword');
+      case 'wrong-wait':
+        return t('refusals.wrongWait', { seconds: refusal.seconds });
+      case 'wait':
+        return t('refusals.wait', { seconds: refusal.seconds });
+      case 'locked-account':
+        return t('refusals.lockedAccount', { minutes: refusal.minutes });
+      case 'locked-address':
+        return t('refusals.lockedAddress', { minutes: refusal.minutes });
+      case 'disabled':
+        return t('errors.AccountDisabled');
+      case 'missing':
+        return t('refusals.missing');
+      case 'unavailable':
+        return t('unavailable');
+    }
+  }
   if (/\s/.test(error)) return error;
   return error === 'CredentialsSignin' ? t('wrongPassword') : t('unavailable');
 }

@@ -96,13 +96,13 @@ test('bad input to every API gets a 4xx saying what is wrong, never a 500', asyn
   }
   expect(wrong).toEqual([]);
 
-  // Sign-in fields of the wrong type are dropped, and the form's words come back.
+  // Sign-in fields of the wrong type are dropped, and the form's refusal code comes back (the form words it).
   const csrf = (await (await contexts.anonymous.get('/api/auth/csrf')).json()) as { csrfToken: string };
   const typed = await contexts.anonymous.post('/api/auth/callback/credentials', {
     data: { csrfToken: csrf.csrfToken, username: ['alice'], password: { $ne: '' }, json: 'true' },
   });
   expect(typed.status()).toBe(401);
-  expect(new URL(((await typed.json()) as { url: string }).url).searchParams.get('error')).toBe('Please enter your user name and password.');
+  expect(new URL(((await typed.json()) as { url: string }).url).searchParams.get('error')).toBe('floe:missing');
   // Without the CSRF token nothing signs in (next-auth sends the client back to sign in).
   const forged = await contexts.anonymous.post('/api/auth/callback/credentials', { form: { username: 'bob', password: floe.password, json: 'true' } });
   expect(forged.status()).toBeLessThan(500);

@@ -28,6 +28,7 @@ import { signInWithOidc } from '@/server/accounts/oidc-sign-in';
 import { signInWithPassword } from '@/server/accounts/password-sign-in';
 import { hasRole, rolesNeeded } from '@/server/accounts/roles';
 import { signInServices } from '@/server/accounts/services';
+import { SIGN_IN_REFUSAL_PREFIX } from '@/server/accounts/sign-in-refusal';
 import { sessionPolicyFromEnv, signInSessionKey } from '@/server/accounts/sign-in-sessions';
 import type { Role } from '@/server/db/schema';
 import { getRuntime } from '@/server/runtime-registry';
@@ -59,7 +60,6 @@ class SessionEndedError extends Error {
   }
 }
 
-const SIGN_IN_UNAVAILABLE = 'Sign-in is not available right now. Please try again in a moment.';
 export const OIDC_PROVIDER_ID = 'oidc';
 export { hasRole };
 
@@ -139,10 +139,10 @@ export const authOptions: NextAuthOptions = {
           );
         } catch (error) {
           getRuntime().log.error({ err: error }, 'sign-in failed on the server');
-          throw new Error(SIGN_IN_UNAVAILABLE);
+          throw new Error(`${SIGN_IN_REFUSAL_PREFIX}unavailable`);
         }
-        // The message reaches the sign-in form as signIn()'s `error`.
-        if (!result.ok) throw new Error(result.message);
+        // The code reaches the sign-in form as signIn()'s `error`; the form words it.
+        if (!result.ok) throw new Error(`${SIGN_IN_REFUSAL_PREFIX}${result.code}`);
         return toSignedInUser(result.user, result.sessionId);
       },
     }),

@@ -100,7 +100,7 @@ export interface ConsoleSessionView {
   endedAt: number | null;
   bytesToDesktop: number;
   bytesToBrowser: number;
-  /** Why it ended: a ConsoleEndReason (older records: free text); describeConsoleEnd puts it in words. */
+  /** Why it ended: a ConsoleEndReason (older records: free text); the helpdesk person page puts it in words (ConsoleEnds messages). */
   endReason: string | null;
   takenOverBy: string | null;
 }

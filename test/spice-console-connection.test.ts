@@ -210,6 +210,8 @@ test('a stopped or failed desktop stops the retries without asking for a ticket'
     stageNow = stage;
     FakeSpiceMainConn.instances[0]!.options.onerror!(new Error('Unexpected close while ready'));
     await until(() => t.statuses.at(-1)?.state === 'desktop-gone', 'the desktop-gone state');
+    const last = t.statuses.at(-1);
+    assert.equal(last?.state === 'desktop-gone' && last.reason, stage, 'the status says why');
     assert.equal(t.desktops.at(-1)?.stage, stage, 'the page is told the new stage');
     assert.deepEqual(t.calls.filter((c) => c.startsWith('POST')).length, 1, 'no second ticket');
     await sleep(50);
@@ -217,11 +219,11 @@ test('a stopped or failed desktop stops the retries without asking for a ticket'
   }
 });
 
-test('a desktop that no longer exists (404) ends the console with the server message', async () => {
+test('a desktop that no longer exists (404) ends the console with a code the page puts in words', async () => {
   const t = setup({ ticket: () => ({ status: 404, body: { error: 'This desktop does not exist or is not yours.' } }) });
   t.connection.start();
   await until(() => t.statuses.at(-1)?.state === 'desktop-gone', 'the desktop-gone state');
-  assert.deepEqual(t.statuses.at(-1), { state: 'desktop-gone', message: 'This desktop does not exist or is not yours.' });
+  assert.deepEqual(t.statuses.at(-1), { state: 'desktop-gone', reason: 'missing', detail: null });
 });
 
 test('Disconnect stops the console and it does not come back by itself', async () => {

@@ -3,6 +3,7 @@
  * "Add a person" on /admin/users: user name, display name and role. Floe makes the password and
  * shows it once; a refused field (a bad or taken name) is shown beside it.
  */
+import { useTranslations } from 'next-intl';
 import { useRouter } from 'next/navigation';
 import { useId, useState } from 'react';
 import { NewPassword } from './NewPassword';
@@ -12,6 +13,8 @@ type Field = 'name' | 'displayName' | 'role';
 export function AddUserForm() {
   const id = useId();
   const router = useRouter();
+  const t = useTranslations('AddUser');
+  const staff = useTranslations('Staff');
   const [busy, setBusy] = useState(false);
   const [errors, setErrors] = useState<Partial<Record<Field | 'form', string>>>({});
   const [created, setCreated] = useState<{ name: string; password: string } | null>(null);
@@ -36,7 +39,7 @@ export function AddUserForm() {
     }
     const next: Partial<Record<Field | 'form', string>> = {};
     for (const issue of body?.issues ?? []) if (['name', 'displayName', 'role'].includes(issue.field)) next[issue.field as Field] = issue.message;
-    if (Object.keys(next).length === 0) next.form = body?.error ?? 'Floe could not be reached. Please try again.';
+    if (Object.keys(next).length === 0) next.form = body?.error ?? staff('unreachable');
     setErrors(next);
   }
 
@@ -50,7 +53,7 @@ export function AddUserForm() {
 
   return (
     <section className="panel" aria-labelledby={`${id}-title`}>
-      <h2 id={`${id}-title`}>Add a person</h2>
+      <h2 id={`${id}-title`}>{t('title')}</h2>
       <form
         className="filters"
         onSubmit={(event) => {
@@ -59,26 +62,26 @@ export function AddUserForm() {
         }}
       >
         <label>
-          User name
+          {t('userName')}
           <input name="name" autoComplete="off" required {...described('name')} />
           {errorOf('name')}
         </label>
         <label>
-          Display name
+          {t('displayName')}
           <input name="displayName" autoComplete="off" {...described('displayName')} />
           {errorOf('displayName')}
         </label>
         <label>
-          Role
+          {t('role')}
           <select name="role" defaultValue="user" {...described('role')}>
-            <option value="user">User</option>
-            <option value="helpdesk">Helpdesk</option>
-            <option value="admin">Administrator</option>
+            <option value="user">{staff('role.user')}</option>
+            <option value="helpdesk">{staff('role.helpdesk')}</option>
+            <option value="admin">{staff('role.admin')}</option>
           </select>
           {errorOf('role')}
         </label>
         <button type="submit" className="button" disabled={busy}>
-          {busy ? 'Adding…' : 'Add'}
+          {busy ? t('adding') : t('add')}
         </button>
       </form>
       {errors.form && (

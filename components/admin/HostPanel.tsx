@@ -5,14 +5,19 @@
  * the desktops that run). An admin can switch KSM on or off and set how many pages it scans per
  * wake-up; when the host does not let Floe write /sys/kernel/mm/ksm the page says so plainly.
  */
+import { useFormatter, useTranslations } from 'next-intl';
 import { type FormEvent, useId, useState } from 'react';
 import type { HostView, KsmStatus } from '@/lib/admin';
-import { postJson } from '../helpdesk/ReasonDialog';
+import { usePostJson } from '../helpdesk/ReasonDialog';
 import { announce } from '../helpdesk/StaffNotice';
-import { formatBytes, formatMiB, formatPercent } from './Figures';
+import { Bytes, MiB, Percent } from './Figures';
 
 export function HostPanel({ host, onKsm }: { host: HostView; onKsm: (ksm: KsmStatus) => void }) {
   const id = useId();
+  const t = useTranslations('Host');
+  const staff = useTranslations('Staff');
+  const format = useFormatter();
+  const postJson = usePostJson();
   const ksm = host.ksm;
   const [pages, setPages] = useState('');
   const [reason, setReason] = useState('');
@@ -28,19 +33,19 @@ export function HostPanel({ host, onKsm }: { host: HostView; onKsm: (ksm: KsmSta
     });
     setBusy(false);
     if (problem || !body) {
-      setError(problem ?? 'Floe did not answer.');
+      setError(problem ?? staff('noAnswer'));
       return;
     }
     onKsm(body.ksm);
     setReason('');
-    announce(settings.running === undefined ? `KSM now scans ${body.ksm.pagesToScan} pages per wake-up.` : `KSM is ${body.ksm.running ? 'on' : 'off'}.`);
+    announce(settings.running === undefined ? t('scansNow', { pages: body.ksm.pagesToScan }) : body.ksm.running ? t('isOn') : t('isOff'));
   }
 
   function setRate(event: FormEvent) {
     event.preventDefault();
     const n = Number(pages);
     if (!Number.isInteger(n) || n < 1 || n > 100_000) {
-      setError('Pages to scan must be a whole number from 1 to 100000.');
+      setError(t('badPages'));
       return;
     }
     void change({ pagesToScan: n });
@@ -48,44 +53,48 @@ export function HostPanel({ host, onKsm }: { host: HostView; onKsm: (ksm: KsmSta
 
   return (
     <section aria-labelledby={`${id}-title`} className="panel">
-      <h2 id={`${id}-title`}>Host {host.hostname}</h2>
+      <h2 id={`${id}-title`}>{t('title', { name: host.hostname })}</h2>
       <dl className="stat-grid">
         <div>
-          <dt>CPUs</dt>
+          <dt>{t('cpus')}</dt>
           <dd>
-            {host.cpus} <span className="sub">load {host.loadAverage.map((l) => l.toFixed(2)).join(' ')}</span>
+            {host.cpus} <span className="sub">{t('load', { load: host.loadAverage.map((l) => l.toFixed(2)).join(' ') })}</span>
           </dd>
         </div>
         <div>
-          <dt>Memory</dt>
+          <dt>{t('memory')}</dt>
           <dd>
-            {formatBytes(host.memoryTotalBytes)} <span className="sub">{formatBytes(host.memoryAvailableBytes)} available</span>
+            <Bytes bytes={host.memoryTotalBytes} />{' '}
+            <span className="sub">{t.rich('available', { bytes: () => <Bytes bytes={host.memoryAvailableBytes} /> })}</span>
           </dd>
         </div>
         <div>
-          <dt>Desktops&apos; memory</dt>
-          <dd>{formatMiB(host.guestMemoryBytes)}</dd>
-        </div>
-        <div>
-          <dt>KSM</dt>
-          <dd>{!ksm.available ? 'Not available on this host' : ksm.running ? 'On' : 'Off'}</dd>
-        </div>
-        <div>
-          <dt>Pages shared / sharing</dt>
+          <dt>{t('guestMemory')}</dt>
           <dd>
-            {ksm.pagesShared.toLocaleString('en')} / {ksm.pagesSharing.toLocaleString('en')}
+            <MiB bytes={host.guestMemoryBytes} />
           </dd>
         </div>
         <div>
-          <dt>Memory saved</dt>
+          <dt>{t('ksm')}</dt>
+          <dd>{!ksm.available ? t('ksmUnavailable') : ksm.running ? t('on') : t('off')}</dd>
+        </div>
+        <div>
+          <dt>{t('pages')}</dt>
           <dd>
-            {formatMiB(ksm.savedBytes)} <span className="sub">{formatPercent(host.savedPercentOfGuest, 1)} of desktops&apos; memory</span>
+            {format.number(ksm.pagesShared)} / {format.number(ksm.pagesSharing)}
           </dd>
         </div>
         <div>
-          <dt>Scan rate</dt>
+          <dt>{t('saved')}</dt>
           <dd>
-            {ksm.pagesToScan.toLocaleString('en')} pages every {ksm.sleepMillis} ms
+            <MiB bytes={ksm.savedBytes} />{' '}
+            <span className="sub">{t.rich('savedOf', { percent: () => <Percent value={host.savedPercentOfGuest} digits={1} /> })}</span>
+          </dd>
+        </div>
+        <div>
+          <dt>{t('scanRate')}</dt>
+          <dd>
+            {t('scanRateValue', { pages: ksm.pagesToScan, ms: ksm.sleepMillis })}
           </dd>
         </div>
       </dl>
@@ -100,10 +109,10 @@ export function HostPanel({ host, onKsm }: { host: HostView; onKsm: (ksm: KsmSta
             onClick={() => void change({ running: !ksm.running })}
           >
             <span className="switch-track" aria-hidden="true" />
-            Merge identical memory (KSM)
+            {t('switch')}
           </button>
           <form onSubmit={setRate} className="inline-form" noValidate>
-            <label htmlFor={`${id}-pages`}>Pages to scan per wake-up</label>
+            <label htmlFor={`${id}-pages`}>{t('pagesToScan')}</label>
             <input
               id={`${id}-pages`}
               type="number"
@@ -114,11 +123,11 @@ export function HostPanel({ host, onKsm }: { host: HostView; onKsm: (ksm: KsmSta
               onChange={(e) => setPages(e.target.value)}
             />
             <button type="submit" className="button secondary small" disabled={busy || pages === ''}>
-              Set scan rate
+              {t('setScanRate')}
             </button>
           </form>
           <div className="inline-form">
-            <label htmlFor={`${id}-reason`}>Reason (optional, for the audit log)</label>
+            <label htmlFor={`${id}-reason`}>{t('reason')}</label>
             <input id={`${id}-reason`} value={reason} maxLength={500} onChange={(e) => setReason(e.target.value)} />
           </div>
         </div>

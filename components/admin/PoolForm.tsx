@@ -5,9 +5,10 @@
  * validation says beside each field (`issues` from the route: one per field, in plain words),
  * with the field marked invalid and described by its error; problems of no field go on top.
  */
+import { useTranslations } from 'next-intl';
 import { type FormEvent, useEffect, useId, useRef, useState } from 'react';
 import type { PoolDefinition } from '@/lib/admin';
-import { postJson } from '../helpdesk/ReasonDialog';
+import { usePostJson } from '../helpdesk/ReasonDialog';
 import { announce } from '../helpdesk/StaffNotice';
 
 export type PoolFormMode = 'create' | 'edit' | 'resize';
@@ -15,15 +16,9 @@ export type PoolFormMode = 'create' | 'edit' | 'resize';
 const NUMBER_FIELDS = ['memoryMiB', 'vcpus', 'spares', 'maxSize', 'maxPerUser', 'graceMinutes', 'idleMinutes'] as const;
 type NumberField = (typeof NUMBER_FIELDS)[number];
 
-const LABELS: Record<NumberField, { label: string; hint: string }> = {
-  memoryMiB: { label: 'Memory per desktop (MiB)', hint: '64 to 262144' },
-  vcpus: { label: 'vCPUs per desktop', hint: '1 to 64' },
-  spares: { label: 'Spares kept ready', hint: 'desktops booted before anyone asks' },
-  maxSize: { label: 'Most desktops (max size)', hint: 'at least 1' },
-  maxPerUser: { label: 'Desktops per person', hint: 'at least 1' },
-  graceMinutes: { label: 'Grace after the console closes (minutes)', hint: 'then the idle policy applies' },
-  idleMinutes: { label: 'Disconnect a console left idle (minutes)', hint: '0 never; a countdown warns first' },
-};
+/** Fields whose errors name them ("Max size must be at least 1"); others are named by their key. */
+const NAMED_FIELDS = ['name', 'title', 'kind', 'template', 'onIdle', 'instant', ...NUMBER_FIELDS] as const;
+const isNamedField = (field: string): field is (typeof NAMED_FIELDS)[number] => (NAMED_FIELDS as readonly string[]).includes(field);
 
 const CUSTOM_TEMPLATE_EXAMPLE = JSON.stringify({ baseImage: 'images/office.qcow2', readiness: { kind: 'delay', seconds: 30 } }, null, 2);
 
@@ -70,6 +65,8 @@ function numberValue(text: string): number | string | undefined {
 export function PoolForm({ mode, pool, open, onClose, onSaved }: { mode: PoolFormMode; pool?: PoolDefinition; open: boolean; onClose: () => void; onSaved: () => void }) {
   const ref = useRef<HTMLDialogElement>(null);
   const id = useId();
+  const t = useTranslations('PoolForm');
+  const postJson = usePostJson();
   const [values, setValues] = useState<Values>(() => valuesOf(pool));
   const [issues, setIssues] = useState<Record<string, string>>({});
   const [general, setGeneral] = useState<string[]>([]);
@@ -88,7 +85,7 @@ export function PoolForm({ mode, pool, open, onClose, onSaved }: { mode: PoolFor
   }, [open, pool]);
 
   const show = (field: string) => mode !== 'resize' || field === 'spares' || field === 'maxSize';
-  const title = mode === 'create' ? 'New pool' : mode === 'edit' ? `Edit “${pool?.title}”` : `Resize “${pool?.title}”`;
+  const title = mode === 'create' ? t('newPool') : mode === 'edit' ? t('editTitle', { pool: pool?.title ?? '' }) : t('resizeTitle', { pool: pool?.title ?? '' });
 
   async function submit(event: FormEvent) {
     event.preventDefault();
@@ -109,7 +106,7 @@ export function PoolForm({ mode, pool, open, onClose, onSaved }: { mode: PoolFor
       try {
         body.template = JSON.parse(values.templateJson) as unknown;
       } catch {
-        local.template = 'is not valid JSON';
+        local.template = t('notJson');
       }
     }
     if (Object.keys(local).length > 0) {
@@ -133,13 +130,7 @@ export function PoolForm({ mode, pool, open, onClose, onSaved }: { mode: PoolFor
       setGeneral(Object.keys(byField).length === 0 && other.length === 0 ? [error] : other);
       return;
     }
-    announce(
-      mode === 'create'
-        ? `Pool “${body.title as string}” was created.`
-        : mode === 'resize'
-          ? `Pool “${body.title as string}” was resized.`
-          : `Pool “${body.title as string}” was saved.`,
-    );
+    announce(t(mode === 'create' ? 'created' : mode === 'resize' ? 'resized' : 'saved', { pool: body.title as string }));
     onSaved();
     onClose();
   }
@@ -155,7 +146,7 @@ export function PoolForm({ mode, pool, open, onClose, onSaved }: { mode: PoolFor
   const errorOf = (name: string, hint?: string) =>
     issues[name] ? (
       <span id={`${id}-${name}-error`} className="field-error">
-        {LABEL_OF[name] ?? name} {issues[name]}
+        {isNamedField(name) ? t(`fieldNames.${name}`) : name} {issues[name]}
       </span>
     ) : hint ? (
       <span id={`${id}-${name}-hint`} className="hint">
@@ -176,53 +167,53 @@ export function PoolForm({ mode, pool, open, onClose, onSaved }: { mode: PoolFor
         )}
         {Object.keys(issues).length > 0 && (
           <p role="alert" className="error">
-            Please correct the {Object.keys(issues).length === 1 ? 'field' : 'fields'} marked below.
+            {t('correct', { count: Object.keys(issues).length })}
           </p>
         )}
         {show('name') && (
           <div className="form-field">
-            <label htmlFor={`${id}-name`}>Name (id)</label>
+            <label htmlFor={`${id}-name`}>{t('name')}</label>
             <input {...field('name')} value={values.name} readOnly={mode !== 'create'} onChange={(e) => setValues({ ...values, name: e.target.value })} />
-            {errorOf('name', mode === 'create' ? 'lowercase letters, digits and dashes' : 'a pool cannot be renamed')}
+            {errorOf('name', mode === 'create' ? t('nameHintNew') : t('nameHintEdit'))}
           </div>
         )}
         {show('title') && (
           <div className="form-field">
-            <label htmlFor={`${id}-title-field`}>Title</label>
+            <label htmlFor={`${id}-title-field`}>{t('title')}</label>
             <input
               {...field('title')}
               id={`${id}-title-field`}
               value={values.title}
               onChange={(e) => setValues({ ...values, title: e.target.value })}
             />
-            {errorOf('title', 'what people see')}
+            {errorOf('title', t('titleHint'))}
           </div>
         )}
         {show('kind') && (
           <div className="form-field">
-            <label htmlFor={`${id}-kind`}>Kind</label>
+            <label htmlFor={`${id}-kind`}>{t('kind')}</label>
             <select {...field('kind')} value={values.kind} onChange={(e) => setValues({ ...values, kind: e.target.value })}>
-              <option value="persistent">Persistent: each person keeps their desktop and disk</option>
-              <option value="stateless">Stateless: a fresh copy each time</option>
+              <option value="persistent">{t('kindPersistent')}</option>
+              <option value="stateless">{t('kindStateless')}</option>
             </select>
             {errorOf('kind')}
           </div>
         )}
         {show('template') && (
           <div className="form-field">
-            <label htmlFor={`${id}-template`}>Template</label>
+            <label htmlFor={`${id}-template`}>{t('template')}</label>
             <select
               {...field('template')}
               value={values.templateKind}
               onChange={(e) => setValues({ ...values, templateKind: e.target.value === 'custom' ? 'custom' : 'demo' })}
             >
-              <option value="demo">demo (the bundled guest)</option>
-              <option value="custom">A disk image (JSON)</option>
+              <option value="demo">{t('templateDemo')}</option>
+              <option value="custom">{t('templateCustom')}</option>
             </select>
             {values.templateKind === 'custom' && (
               <>
                 <label htmlFor={`${id}-template-json`} className="sub-label">
-                  Template as JSON: baseImage, kernel, initrd, kernelArgs, readiness
+                  {t('templateJson')}
                 </label>
                 <textarea
                   id={`${id}-template-json`}
@@ -240,7 +231,7 @@ export function PoolForm({ mode, pool, open, onClose, onSaved }: { mode: PoolFor
         <div className="form-grid">
           {NUMBER_FIELDS.filter(show).map((name) => (
             <div className="form-field" key={name}>
-              <label htmlFor={`${id}-${name}`}>{LABELS[name].label}</label>
+              <label htmlFor={`${id}-${name}`}>{t(`numbers.${name}.label`)}</label>
               <input
                 {...field(name)}
                 type="number"
@@ -248,56 +239,39 @@ export function PoolForm({ mode, pool, open, onClose, onSaved }: { mode: PoolFor
                 value={values.numbers[name]}
                 onChange={(e) => setValues({ ...values, numbers: { ...values.numbers, [name]: e.target.value } })}
               />
-              {errorOf(name, LABELS[name].hint)}
+              {errorOf(name, t(`numbers.${name}.hint`))}
             </div>
           ))}
         </div>
         {show('onIdle') && (
           <div className="form-field">
-            <label htmlFor={`${id}-onIdle`}>When a persistent desktop is idle</label>
+            <label htmlFor={`${id}-onIdle`}>{t('onIdle')}</label>
             <select {...field('onIdle')} value={values.onIdle} onChange={(e) => setValues({ ...values, onIdle: e.target.value })}>
-              <option value="keep">Keep it running</option>
-              <option value="shutdown">Shut it down (its disk is kept)</option>
+              <option value="keep">{t('onIdleKeep')}</option>
+              <option value="shutdown">{t('onIdleShutdown')}</option>
             </select>
-            {errorOf('onIdle', 'stateless desktops are always discarded')}
+            {errorOf('onIdle', t('onIdleHint'))}
           </div>
         )}
         {show('instant') && (
           <div className="form-field">
-            <label htmlFor={`${id}-instant`}>How new desktops start</label>
+            <label htmlFor={`${id}-instant`}>{t('instant')}</label>
             <select {...field('instant')} value={values.instant} onChange={(e) => setValues({ ...values, instant: e.target.value as Values['instant'] })}>
-              <option value="true">Instantly, as clones of the template’s saved state</option>
-              <option value="false">By booting each one</option>
+              <option value="true">{t('instantTrue')}</option>
+              <option value="false">{t('instantFalse')}</option>
             </select>
-            {errorOf('instant', 'a shut-down persistent desktop always boots from its own disk')}
+            {errorOf('instant', t('instantHint'))}
           </div>
         )}
         <div className="dialog-buttons">
           <button type="button" className="button secondary" onClick={onClose} disabled={busy}>
-            Cancel
+            {t('cancel')}
           </button>
           <button type="submit" className="button" disabled={busy}>
-            {busy ? 'Saving…' : mode === 'create' ? 'Create pool' : 'Save'}
+            {busy ? t('saving') : mode === 'create' ? t('create') : t('save')}
           </button>
         </div>
       </form>
     </dialog>
   );
 }
-
-/** How an error names its field ("Max size must be at least 1"). */
-const LABEL_OF: Record<string, string> = {
-  name: 'The name',
-  title: 'The title',
-  kind: 'The kind',
-  template: 'The template',
-  onIdle: 'This',
-  instant: 'This',
-  memoryMiB: 'Memory',
-  vcpus: 'vCPUs',
-  spares: 'Spares',
-  maxSize: 'Max size',
-  maxPerUser: 'Desktops per person',
-  graceMinutes: 'The grace time',
-  idleMinutes: 'The idle time',
-};

@@ -7,16 +7,16 @@
  * desktops: the snapshot's state and what an extra clone costs in memory). With 1,000 desktops only one page of 50 is ever fetched,
  * filtered on the server by pool, state and person.
  */
+import { useTranslations } from 'next-intl';
 import { type FormEvent, useCallback, useEffect, useRef, useState } from 'react';
 import type { AdminOverview, DesktopFilter, PoolDefinition, PoolRow } from '@/lib/admin';
-import { ReasonDialog, postJson } from '../helpdesk/ReasonDialog';
+import { ReasonDialog, usePostJson } from '../helpdesk/ReasonDialog';
 import { StaffNotices, announce } from '../helpdesk/StaffNotice';
-import { STATE_WORDS, StateBadge, formatDuration, formatMiB, formatPercent, formatTime } from './Figures';
+import { DESKTOP_STATES, Duration, MiB, Percent, StateBadge, When, useStateWords } from './Figures';
 import { HostPanel } from './HostPanel';
 import { PoolForm, type PoolFormMode } from './PoolForm';
 
 const POLL_MS = 2000;
-const STATES = ['provisioning', 'booting', 'ready', 'assigned', 'stopping', 'stopped', 'failed', 'gone'] as const;
 
 function queryOf(filter: DesktopFilter): string {
   const params = new URLSearchParams();
@@ -26,6 +26,8 @@ function queryOf(filter: DesktopFilter): string {
   if (filter.page && filter.page > 1) params.set('page', String(filter.page));
   return params.toString();
 }
+
+type Words = ReturnType<typeof useTranslations<'AdminPools'>>;
 
 type Confirm =
   | { kind: 'drain'; pool: PoolDefinition; draining: boolean }
@@ -39,6 +41,9 @@ export function PoolsLive({ initial }: { initial: AdminOverview }) {
   const [filter, setFilter] = useState<DesktopFilter>(initial.filter);
   const [userText, setUserText] = useState(initial.filter.user ?? '');
   const [problem, setProblem] = useState<string | null>(null);
+  const t = useTranslations('AdminPools');
+  const stateWords = useStateWords();
+  const postJson = usePostJson();
   const [form, setForm] = useState<{ mode: PoolFormMode; pool?: PoolDefinition } | null>(null);
   const [confirm, setConfirm] = useState<Confirm | null>(null);
   const filterRef = useRef(filter);
@@ -49,21 +54,21 @@ export function PoolsLive({ initial }: { initial: AdminOverview }) {
     const response = await fetch(`/api/admin/overview${query ? `?${query}` : ''}`, { cache: 'no-store' }).catch(() => null);
     if (query !== queryOf(filterRef.current)) return; // the filters changed meanwhile; that answer is stale
     if (!response) {
-      setProblem('Floe cannot be reached; the figures below may be old. Trying again…');
+      setProblem(t('problem.unreachable'));
       return;
     }
     if (response.status === 401 || response.status === 403) {
       stopped.current = true;
-      setProblem('Your sign-in has ended (or is no longer an admin). Sign in again to see live figures.');
+      setProblem(t('problem.signedOut'));
       return;
     }
     if (!response.ok) {
-      setProblem(`Floe answered ${response.status}; trying again…`);
+      setProblem(t('problem.status', { status: response.status }));
       return;
     }
     setProblem(null);
     setData((await response.json()) as AdminOverview);
-  }, []);
+  }, [t]);
 
   useEffect(() => {
     let timer: ReturnType<typeof setTimeout> | undefined;
@@ -98,19 +103,19 @@ export function PoolsLive({ initial }: { initial: AdminOverview }) {
     let said: string;
     if (confirm.kind === 'drain') {
       result = await postJson(`/api/admin/pools/${encodeURIComponent(confirm.pool.name)}/drain`, { draining: confirm.draining, reason });
-      said = confirm.draining ? `“${confirm.pool.title}” is draining.` : `“${confirm.pool.title}” gives out desktops again.`;
+      said = confirm.draining ? t('done.drained', { pool: confirm.pool.title }) : t('done.opened', { pool: confirm.pool.title });
     } else if (confirm.kind === 'delete') {
       result = await postJson(`/api/admin/pools/${encodeURIComponent(confirm.pool.name)}`, { reason }, 'DELETE');
-      said = `Pool “${confirm.pool.title}” was deleted.`;
+      said = t('done.deleted', { pool: confirm.pool.title });
     } else if (confirm.kind === 'publish' || confirm.kind === 'roll-back') {
       result = await postJson(`/api/admin/pools/${encodeURIComponent(confirm.pool.name)}/template`, { action: confirm.kind, reason });
       said =
         confirm.kind === 'publish'
-          ? `Template version ${confirm.version} of “${confirm.pool.title}” is being built; spares are replaced when it is ready.`
-          : `“${confirm.pool.title}” is going back to template version ${confirm.version}.`;
+          ? t('done.publishing', { version: confirm.version, pool: confirm.pool.title })
+          : t('done.rolledBack', { version: confirm.version, pool: confirm.pool.title });
     } else {
       result = await postJson(`/api/admin/desktops/${encodeURIComponent(confirm.desktopId)}/recycle`, { reason });
-      said = `Desktop ${confirm.desktopId} was recycled.`;
+      said = t('done.recycled', { id: confirm.desktopId });
     }
     if (result.error) return result.error;
     setConfirm(null);
@@ -121,12 +126,12 @@ export function PoolsLive({ initial }: { initial: AdminOverview }) {
 
   const { host, pools, desktops } = data;
   const now = data.at;
-  const confirmWords = confirmText(confirm);
+  const confirmWords = confirmText(confirm, t);
 
   return (
     <>
       <p className="updated" aria-live="off">
-        Live: updates every 2 s · last update {formatTime(data.at, data.at)}
+        {t('live')} <When at={data.at} now={data.at} />
       </p>
       {problem && (
         <p role="alert" className="error">
@@ -138,23 +143,23 @@ export function PoolsLive({ initial }: { initial: AdminOverview }) {
 
       <section aria-labelledby="pools-title" className="panel">
         <div className="panel-head">
-          <h2 id="pools-title">Pools</h2>
+          <h2 id="pools-title">{t('pools')}</h2>
           <button type="button" className="button" onClick={() => setForm({ mode: 'create' })}>
-            New pool
+            {t('newPool')}
           </button>
         </div>
         <table className="data-table">
           <thead>
             <tr>
-              <th scope="col">Pool</th>
-              <th scope="col">Kind</th>
-              <th scope="col">Size / max</th>
-              <th scope="col">Spares ready</th>
-              <th scope="col">Starting</th>
-              <th scope="col">Assigned</th>
-              <th scope="col">Failed</th>
-              <th scope="col">Template</th>
-              <th scope="col">Actions</th>
+              <th scope="col">{t('pool')}</th>
+              <th scope="col">{t('kind')}</th>
+              <th scope="col">{t('sizeMax')}</th>
+              <th scope="col">{t('sparesReady')}</th>
+              <th scope="col">{t('starting')}</th>
+              <th scope="col">{t('assigned')}</th>
+              <th scope="col">{t('failed')}</th>
+              <th scope="col">{t('template')}</th>
+              <th scope="col">{t('actions')}</th>
             </tr>
           </thead>
           <tbody>
@@ -165,20 +170,21 @@ export function PoolsLive({ initial }: { initial: AdminOverview }) {
                 onEdit={(mode) => setForm({ mode, pool: row.definition })}
                 onConfirm={setConfirm}
                 onShow={() => applyFilter({ pool: row.definition.name })}
+                now={now}
               />
             ))}
           </tbody>
         </table>
-        {pools.length === 0 && <p>No pool yet. Create one with “New pool”.</p>}
+        {pools.length === 0 && <p>{t('noPool')}</p>}
       </section>
 
       <section aria-labelledby="desktops-title" className="panel">
-        <h2 id="desktops-title">Desktops</h2>
-        <div className="filters" role="group" aria-label="Filter desktops">
+        <h2 id="desktops-title">{t('desktops')}</h2>
+        <div className="filters" role="group" aria-label={t('filterDesktops')}>
           <label>
-            Pool
+            {t('pool')}
             <select value={filter.pool ?? ''} onChange={(e) => applyFilter({ ...filter, pool: e.target.value || undefined, page: undefined })}>
-              <option value="">All pools</option>
+              <option value="">{t('allPools')}</option>
               {pools.map((p) => (
                 <option key={p.definition.name} value={p.definition.name}>
                   {p.definition.title} ({p.definition.name})
@@ -187,31 +193,31 @@ export function PoolsLive({ initial }: { initial: AdminOverview }) {
             </select>
           </label>
           <label>
-            State
+            {t('state')}
             <select
               value={filter.state ?? ''}
               onChange={(e) => applyFilter({ ...filter, state: (e.target.value || undefined) as DesktopFilter['state'], page: undefined })}
             >
-              <option value="">Any (but gone)</option>
-              {STATES.map((s) => (
+              <option value="">{t('anyState')}</option>
+              {DESKTOP_STATES.map((s) => (
                 <option key={s} value={s}>
-                  {STATE_WORDS[s]}
+                  {stateWords(s)}
                 </option>
               ))}
             </select>
           </label>
           <form onSubmit={submitUser} className="inline-form">
-            <label htmlFor="desktop-user-filter">Person</label>
+            <label htmlFor="desktop-user-filter">{t('person')}</label>
             <input
               id="desktop-user-filter"
               type="search"
               value={userText}
-              placeholder="name, or “spare”"
+              placeholder={t('personPlaceholder')}
               maxLength={100}
               onChange={(e) => setUserText(e.target.value)}
             />
             <button type="submit" className="button secondary small">
-              Filter
+              {t('filter')}
             </button>
           </form>
           {(filter.pool || filter.state || filter.user) && (
@@ -223,39 +229,39 @@ export function PoolsLive({ initial }: { initial: AdminOverview }) {
                 applyFilter({});
               }}
             >
-              Show all
+              {t('showAll')}
             </button>
           )}
         </div>
-        <p className="meta" role="status" aria-label="Desktops shown">
+        <p className="meta" role="status" aria-label={t('desktopsShown')}>
           {desktops.total === 0
-            ? 'No desktop matches.'
-            : `${desktops.total.toLocaleString('en')} desktop${desktops.total === 1 ? '' : 's'} · page ${desktops.page} of ${desktops.pages}`}
+            ? t('noDesktop')
+            : t('desktopCount', { total: desktops.total, page: desktops.page, pages: desktops.pages })}
         </p>
         {desktops.rows.length > 0 && (
           <div className="table-scroll">
             <table className="data-table compact">
               <thead>
                 <tr>
-                  <th scope="col">Desktop</th>
-                  <th scope="col">Pool</th>
-                  <th scope="col">State</th>
-                  <th scope="col">Person</th>
-                  <th scope="col">Up for</th>
-                  <th scope="col">CPU</th>
-                  <th scope="col">Memory</th>
-                  <th scope="col">SPICE port</th>
-                  <th scope="col">Template</th>
-                  <th scope="col">Accel.</th>
-                  <th scope="col">Host</th>
+                  <th scope="col">{t('desktop')}</th>
+                  <th scope="col">{t('pool')}</th>
+                  <th scope="col">{t('state')}</th>
+                  <th scope="col">{t('person')}</th>
+                  <th scope="col">{t('upFor')}</th>
+                  <th scope="col">{t('cpu')}</th>
+                  <th scope="col">{t('memory')}</th>
+                  <th scope="col">{t('spicePort')}</th>
+                  <th scope="col">{t('template')}</th>
+                  <th scope="col">{t('accel')}</th>
+                  <th scope="col">{t('host')}</th>
                   <th scope="col">
-                    <span className="visually-hidden">Actions</span>
+                    <span className="visually-hidden">{t('actions')}</span>
                   </th>
                 </tr>
               </thead>
               <tbody>
                 {desktops.rows.map((d) => (
-                  <tr key={d.id} aria-label={`Desktop ${d.id}`}>
+                  <tr key={d.id} aria-label={t('desktopRow', { id: d.id })}>
                     <th scope="row" className="mono">
                       {d.id}
                     </th>
@@ -268,20 +274,20 @@ export function PoolsLive({ initial }: { initial: AdminOverview }) {
                         </span>
                       )}
                     </td>
-                    <td>{d.user ? d.user.displayName : <span className="muted">spare</span>}</td>
-                    <td>{d.upSince ? formatDuration(now - d.upSince) : '–'}</td>
+                    <td>{d.user ? d.user.displayName : <span className="muted">{t('spare')}</span>}</td>
+                    <td>{d.upSince ? <Duration ms={now - d.upSince} /> : '–'}</td>
                     <td>
-                      {d.cpuPercent === null ? '–' : formatPercent(d.cpuPercent)}
-                      {d.vcpus !== null && <span className="sub">of {d.vcpus} vCPU</span>}
+                      {d.cpuPercent === null ? '–' : <Percent value={d.cpuPercent} />}
+                      {d.vcpus !== null && <span className="sub">{t('ofVcpus', { count: d.vcpus })}</span>}
                     </td>
                     <td>
-                      {d.residentBytes === null ? '–' : formatMiB(d.residentBytes)}
-                      {d.memoryMiB !== null && <span className="sub">of {d.memoryMiB} MiB</span>}
+                      {d.residentBytes === null ? '–' : <MiB bytes={d.residentBytes} />}
+                      {d.memoryMiB !== null && <span className="sub">{t('ofMiB', { count: d.memoryMiB })}</span>}
                     </td>
                     <td>{d.spicePort ?? '–'}</td>
                     <td>
                       {d.templateVersion === null ? '–' : `v${d.templateVersion}`}
-                      {d.olderTemplate && <span className="sub">older template</span>}
+                      {d.olderTemplate && <span className="sub">{t('olderTemplate')}</span>}
                     </td>
                     <td>{d.accelerator?.toUpperCase() ?? '–'}</td>
                     <td>{d.host}</td>
@@ -292,7 +298,7 @@ export function PoolsLive({ initial }: { initial: AdminOverview }) {
                           className="button secondary small"
                           onClick={() => setConfirm({ kind: 'recycle', desktopId: d.id, owner: d.user?.displayName ?? null })}
                         >
-                          Recycle
+                          {t('recycle')}
                         </button>
                       )}
                     </td>
@@ -303,25 +309,23 @@ export function PoolsLive({ initial }: { initial: AdminOverview }) {
           </div>
         )}
         {desktops.pages > 1 && (
-          <nav className="pager" aria-label="Desktop pages">
+          <nav className="pager" aria-label={t('desktopPages')}>
             <button
               type="button"
               className="button secondary small"
               disabled={desktops.page <= 1}
               onClick={() => applyFilter({ ...filter, page: desktops.page - 1 })}
             >
-              Previous page
+              {t('previousPage')}
             </button>
-            <span>
-              Page {desktops.page} of {desktops.pages}
-            </span>
+            <span>{t('pageOf', { page: desktops.page, pages: desktops.pages })}</span>
             <button
               type="button"
               className="button secondary small"
               disabled={desktops.page >= desktops.pages}
               onClick={() => applyFilter({ ...filter, page: desktops.page + 1 })}
             >
-              Next page
+              {t('nextPage')}
             </button>
           </nav>
         )}
@@ -347,43 +351,35 @@ export function PoolsLive({ initial }: { initial: AdminOverview }) {
   );
 }
 
-function confirmText(confirm: Confirm | null): { title: string; message: string; label: string } {
+function confirmText(confirm: Confirm | null, t: Words): { title: string; message: string; label: string } {
   if (!confirm) return { title: '', message: '', label: '' };
   if (confirm.kind === 'drain') {
+    const pool = confirm.pool.title;
     return confirm.draining
-      ? {
-          title: `Drain “${confirm.pool.title}”?`,
-          message: 'It gives no desktop to anyone who has none there yet and boots no spares. Desktops already given stay until recycled.',
-          label: 'Drain',
-        }
-      : { title: `Open “${confirm.pool.title}” again?`, message: 'It gives out desktops and keeps its spares booted again.', label: 'Open again' };
+      ? { title: t('confirm.drainTitle', { pool }), message: t('confirm.drainMessage'), label: t('drain') }
+      : { title: t('confirm.openTitle', { pool }), message: t('confirm.openMessage'), label: t('openAgain') };
   }
   if (confirm.kind === 'publish') {
     return {
-      title: `Publish template version ${confirm.version} of “${confirm.pool.title}”?`,
-      message:
-        'Floe boots the pool’s template once and saves its state as the new version, then replaces spares with clones of it. Desktops people have are not touched; persistent ones keep their disks and show “older template”.',
-      label: 'Publish',
+      title: t('confirm.publishTitle', { version: confirm.version, pool: confirm.pool.title }),
+      message: t('confirm.publishMessage'),
+      label: t('confirm.publish'),
     };
   }
   if (confirm.kind === 'roll-back') {
     return {
-      title: `Roll “${confirm.pool.title}” back to template version ${confirm.version}?`,
-      message: 'Spares are replaced with clones of that version. Desktops people have are not touched.',
-      label: 'Roll back',
+      title: t('confirm.rollBackTitle', { version: confirm.version, pool: confirm.pool.title }),
+      message: t('confirm.rollBackMessage'),
+      label: t('rollBack'),
     };
   }
   if (confirm.kind === 'delete') {
-    return {
-      title: `Delete “${confirm.pool.title}”?`,
-      message: 'The pool’s definition is removed. Only a pool without desktops can be deleted: recycle them first.',
-      label: 'Delete pool',
-    };
+    return { title: t('confirm.deleteTitle', { pool: confirm.pool.title }), message: t('confirm.deleteMessage'), label: t('confirm.deletePool') };
   }
   return {
-    title: `Recycle desktop ${confirm.desktopId}?`,
-    message: `Its VM is stopped and its disk deleted${confirm.owner ? `: ${confirm.owner} loses everything on it` : ''}. Spares are booted again to replace it.`,
-    label: 'Recycle',
+    title: t('confirm.recycleTitle', { id: confirm.desktopId }),
+    message: confirm.owner ? t('confirm.recycleMessageOwner', { owner: confirm.owner }) : t('confirm.recycleMessage'),
+    label: t('recycle'),
   };
 }
 
@@ -392,48 +388,51 @@ function PoolLine({
   onEdit,
   onConfirm,
   onShow,
+  now,
 }: {
   row: PoolRow;
+  now: number;
   onEdit: (mode: PoolFormMode) => void;
   onConfirm: (confirm: Confirm) => void;
   onShow: () => void;
 }) {
   const p = row.definition;
+  const t = useTranslations('AdminPools');
   return (
-    <tr aria-label={`Pool ${p.name}`}>
+    <tr aria-label={t('poolRow', { name: p.name })}>
       <th scope="row">
-        <button type="button" className="link-button" onClick={onShow} title="Show this pool's desktops">
+        <button type="button" className="link-button" onClick={onShow} title={t('showPool')}>
           {p.title}
         </button>
         <span className="sub mono">{p.name}</span>
-        {p.draining && <span className="badge failed spaced">Draining</span>}
+        {p.draining && <span className="badge failed spaced">{t('draining')}</span>}
       </th>
-      <td>{p.kind}</td>
+      <td>{p.kind === 'persistent' || p.kind === 'stateless' ? t(`kinds.${p.kind}`) : p.kind}</td>
       <td>
         {row.size} / {p.maxSize}
       </td>
-      <td aria-label="Spares ready">
-        {row.sparesReady} <span className="sub">of {p.spares} wanted</span>
+      <td aria-label={t('sparesReady')}>
+        {row.sparesReady} <span className="sub">{t('sparesOf', { count: p.spares })}</span>
       </td>
       <td>{row.starting}</td>
       <td>{row.assigned}</td>
       <td>{row.failed}</td>
       <td>
-        <TemplateCell row={row} />
+        <TemplateCell row={row} now={now} />
       </td>
       <td>
         <div className="row-actions">
           <button type="button" className="button secondary small" onClick={() => onEdit('edit')}>
-            Edit
+            {t('edit')}
           </button>
           <button type="button" className="button secondary small" onClick={() => onEdit('resize')}>
-            Resize
+            {t('resize')}
           </button>
           <button type="button" className="button secondary small" onClick={() => onConfirm({ kind: 'drain', pool: p, draining: !p.draining })}>
-            {p.draining ? 'Open again' : 'Drain'}
+            {p.draining ? t('openAgain') : t('drain')}
           </button>
           <button type="button" className="button secondary small" onClick={() => onConfirm({ kind: 'delete', pool: p })}>
-            Delete
+            {t('delete')}
           </button>
           {row.template && (
             <>
@@ -443,7 +442,7 @@ function PoolLine({
                 disabled={row.template.busy}
                 onClick={() => onConfirm({ kind: 'publish', pool: p, version: Math.max(...row.template!.versions.map((v) => v.version)) + 1 })}
               >
-                Publish new version
+                {t('publishNew')}
               </button>
               <button
                 type="button"
@@ -451,7 +450,7 @@ function PoolLine({
                 disabled={row.template.busy || previousVersion(row) === undefined}
                 onClick={() => onConfirm({ kind: 'roll-back', pool: p, version: previousVersion(row)! })}
               >
-                Roll back
+                {t('rollBack')}
               </button>
             </>
           )}
@@ -468,38 +467,44 @@ function previousVersion(row: PoolRow): number | undefined {
   return t.versions.filter((v) => v.state === 'ready' && v.version < t.current).sort((a, b) => b.version - a.version)[0]?.version;
 }
 
-const SNAPSHOT_WORDS = {
-  none: 'no saved state yet',
-  building: 'saving the template’s state…',
-  ready: 'saved state ready',
-  bad: 'saved state unusable; desktops boot',
-  failed: 'saving the state failed; desktops boot',
-} as const;
-
 /** The pool's template: current version, its snapshot (instant desktops), and what clones cost. */
-function TemplateCell({ row }: { row: PoolRow }) {
+function TemplateCell({ row, now }: { row: PoolRow; now: number }) {
+  const words = useTranslations('AdminPools');
   const t = row.template;
   if (!t) return <>–</>;
   const building = t.versions.find((v) => v.state === 'building');
   const snapshot = t.snapshot;
   return (
-    <div aria-label={`Template of ${row.definition.name}`}>
+    <div aria-label={words('templateOf', { name: row.definition.name })}>
       v{t.current}
-      {building && <span className="sub">v{building.version} being built</span>}
+      {building && <span className="sub">{words('beingBuilt', { version: building.version })}</span>}
       {!row.definition.instant ? (
-        <span className="sub">each desktop boots</span>
+        <span className="sub">{words('eachBoots')}</span>
       ) : (
         snapshot && (
           <span className="sub" title={snapshot.reason}>
-            {SNAPSHOT_WORDS[snapshot.state]}
-            {snapshot.state === 'ready' && snapshot.stateBytes !== undefined && ` · ${formatMiB(snapshot.stateBytes)}`}
-            {snapshot.createdAt !== undefined && ` · ${new Date(snapshot.createdAt).toISOString().slice(0, 16).replace('T', ' ')} UTC`}
+            {words(`snapshot.${snapshot.state}`)}
+            {snapshot.state === 'ready' && snapshot.stateBytes !== undefined && (
+              <>
+                {' · '}
+                <MiB bytes={snapshot.stateBytes} />
+              </>
+            )}
+            {snapshot.createdAt !== undefined && (
+              <>
+                {' · '}
+                <When at={snapshot.createdAt} now={now} />
+              </>
+            )}
           </span>
         )
       )}
       {row.cloneMemory && (
         <span className="sub">
-          memory: first {formatMiB(row.cloneMemory.firstBytes)}, each extra ≈ {formatMiB(row.cloneMemory.extraBytes)}
+          {words.rich('cloneMemory', {
+            first: () => <MiB bytes={row.cloneMemory!.firstBytes} />,
+            extra: () => <MiB bytes={row.cloneMemory!.extraBytes} />,
+          })}
         </span>
       )}
     </div>

@@ -4,6 +4,7 @@
  * unlock, reset password (the new one is shown once). Each calls the account route and
  * refreshes the page; refusals are shown in words beside the control.
  */
+import { useTranslations } from 'next-intl';
 import { useRouter } from 'next/navigation';
 import { useId, useState } from 'react';
 import type { UserChange } from '@/lib/users';
@@ -20,6 +21,8 @@ export interface UserActionsProps {
 export function UserActions({ name, role, disabled, locked, oidc }: UserActionsProps) {
   const id = useId();
   const router = useRouter();
+  const t = useTranslations('UserActions');
+  const staff = useTranslations('Staff');
   const [busy, setBusy] = useState(false);
   const [wantedRole, setWantedRole] = useState(role);
   const [result, setResult] = useState<{ ok: boolean; text: string; field?: string } | null>(null);
@@ -37,18 +40,18 @@ export function UserActions({ name, role, disabled, locked, oidc }: UserActionsP
     const body = (await response?.json().catch(() => ({}))) as { message?: string; password?: string; error?: string; issues?: { field: string }[] } | undefined;
     setBusy(false);
     if (response?.ok) {
-      setResult({ ok: true, text: body?.message ?? 'Done.' });
+      setResult({ ok: true, text: body?.message ?? staff('done') });
       if (body?.password) setPassword(body.password);
       router.refresh();
     } else {
-      setResult({ ok: false, text: body?.error ?? 'Floe could not be reached. Please try again.', field: body?.issues?.[0]?.field });
+      setResult({ ok: false, text: body?.error ?? staff('unreachable'), field: body?.issues?.[0]?.field });
     }
   }
 
   const roleError = result && !result.ok && result.field === 'role';
   return (
     <section className="panel" aria-labelledby={`${id}-title`}>
-      <h2 id={`${id}-title`}>Account</h2>
+      <h2 id={`${id}-title`}>{t('account')}</h2>
       <form
         className="inline-form"
         onSubmit={(event) => {
@@ -56,7 +59,7 @@ export function UserActions({ name, role, disabled, locked, oidc }: UserActionsP
           void run({ action: 'role', role: wantedRole });
         }}
       >
-        <label htmlFor={`${id}-role`}>Role</label>
+        <label htmlFor={`${id}-role`}>{t('role')}</label>
         <select
           id={`${id}-role`}
           value={wantedRole}
@@ -64,24 +67,24 @@ export function UserActions({ name, role, disabled, locked, oidc }: UserActionsP
           aria-invalid={roleError || undefined}
           aria-describedby={roleError ? `${id}-result` : undefined}
         >
-          <option value="user">User</option>
-          <option value="helpdesk">Helpdesk</option>
-          <option value="admin">Administrator</option>
+          <option value="user">{staff('role.user')}</option>
+          <option value="helpdesk">{staff('role.helpdesk')}</option>
+          <option value="admin">{staff('role.admin')}</option>
         </select>
         <button type="submit" className="button small" disabled={busy || wantedRole === role}>
-          Change role
+          {t('changeRole')}
         </button>
       </form>
       <div className="row-actions" style={{ marginTop: '0.75rem' }}>
         <button type="button" className="button small secondary" disabled={busy} onClick={() => void run({ action: disabled ? 'enable' : 'disable' })}>
-          {disabled ? 'Enable' : 'Disable'}
+          {disabled ? t('enable') : t('disable')}
         </button>
         <button type="button" className="button small secondary" disabled={busy || !locked} onClick={() => void run({ action: 'unlock' })}>
-          Unlock
+          {t('unlock')}
         </button>
         {!oidc && (
           <button type="button" className="button small secondary" disabled={busy} onClick={() => void run({ action: 'reset-password' })}>
-            Reset password
+            {t('resetPassword')}
           </button>
         )}
       </div>

@@ -4,11 +4,13 @@
  * seconds (router.refresh keeps what is typed and the scroll position), except while a dialog
  * is open or the tab is hidden. Shows when the page was last updated.
  */
+import { useTranslations } from 'next-intl';
 import { useRouter } from 'next/navigation';
-import { useEffect } from 'react';
+import { type ReactNode, useEffect } from 'react';
 
-export function LiveRefresh({ everyMs = 3000, renderedAt, label }: { everyMs?: number; renderedAt: string; label?: string }) {
+export function LiveRefresh({ everyMs = 3000, renderedAt, label }: { everyMs?: number; renderedAt: ReactNode; label?: string }) {
   const router = useRouter();
+  const t = useTranslations('Staff');
   useEffect(() => {
     const timer = setInterval(() => {
       if (document.hidden || document.querySelector('dialog[open]')) return;
@@ -18,7 +20,7 @@ export function LiveRefresh({ everyMs = 3000, renderedAt, label }: { everyMs?: n
   }, [router, everyMs]);
   return (
     <p className="updated">
-      {label ?? 'Updates by itself'} · last update {renderedAt}
+      {t('lastUpdate', { label: label ?? t('updatesByItself') })} {renderedAt}
     </p>
   );
 }

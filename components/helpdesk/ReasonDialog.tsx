@@ -5,6 +5,7 @@
  * native <dialog> (focus stays inside, Escape cancels). `onConfirm` gets the reason and answers
  * an error message to show, or null when the action is done (the dialog then closes).
  */
+import { useTranslations } from 'next-intl';
 import { type FormEvent, useEffect, useId, useRef, useState } from 'react';
 
 export interface ReasonDialogProps {
@@ -23,6 +24,8 @@ export interface ReasonDialogProps {
 export function ReasonDialog({ open, title, message, confirmLabel, danger = true, reasonRequired = true, onConfirm, onCancel }: ReasonDialogProps) {
   const ref = useRef<HTMLDialogElement>(null);
   const id = useId();
+  const t = useTranslations('Reason');
+  const staff = useTranslations('Staff');
   const [reason, setReason] = useState('');
   const [reasonError, setReasonError] = useState<string | null>(null);
   const [error, setError] = useState<string | null>(null);
@@ -44,13 +47,13 @@ export function ReasonDialog({ open, title, message, confirmLabel, danger = true
     event.preventDefault();
     const text = reason.trim();
     if (reasonRequired && text.length < 3) {
-      setReasonError('Say why you are doing this (at least 3 characters).');
+      setReasonError(t('tooShort'));
       return;
     }
     setReasonError(null);
     setError(null);
     setBusy(true);
-    const problem = await onConfirm(text).catch(() => 'Floe could not be reached. Please try again.');
+    const problem = await onConfirm(text).catch(() => staff('unreachable'));
     setBusy(false);
     if (problem) setError(problem);
   }
@@ -61,7 +64,7 @@ export function ReasonDialog({ open, title, message, confirmLabel, danger = true
         <h2 id={`${id}-title`}>{title}</h2>
         <p id={`${id}-message`}>{message}</p>
         <label htmlFor={`${id}-reason`} className="field-label">
-          Reason{reasonRequired ? '' : ' (optional)'} <span className="hint">kept in the audit log</span>
+          {reasonRequired ? t('label') : t('labelOptional')} <span className="hint">{t('kept')}</span>
         </label>
         <textarea
           id={`${id}-reason`}
@@ -86,10 +89,10 @@ export function ReasonDialog({ open, title, message, confirmLabel, danger = true
         )}
         <div className="dialog-buttons">
           <button type="button" className="button secondary" onClick={onCancel} disabled={busy}>
-            Cancel
+            {t('cancel')}
           </button>
           <button type="submit" className={`button${danger ? ' danger' : ''}`} disabled={busy}>
-            {busy ? 'Working…' : confirmLabel}
+            {busy ? t('working') : confirmLabel}
           </button>
         </div>
       </form>
@@ -97,15 +100,31 @@ export function ReasonDialog({ open, title, message, confirmLabel, danger = true
   );
 }
 
-/** POSTs JSON to a staff route; answers the server's error message, or null and the body when it worked. */
-export async function postJson<T = unknown>(url: string, body: unknown, method = 'POST'): Promise<{ error: string | null; body: T | null }> {
+/** What postJson says when the server gave no words of its own. */
+export interface PostJsonWords {
+  unreachable: string;
+  answered: (status: number) => string;
+}
+
+/**
+ * POSTs JSON to a staff route; answers the server's error message (or `words` when there is
+ * none), or null and the body when it worked.
+ */
+export async function postJson<T = unknown>(url: string, body: unknown, method = 'POST', words?: PostJsonWords): Promise<{ error: string | null; body: T | null }> {
   const response = await fetch(url, {
     method,
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify(body),
   }).catch(() => null);
-  if (!response) return { error: 'Floe could not be reached. Please try again.', body: null };
+  if (!response) return { error: words?.unreachable ?? 'Floe could not be reached. Please try again.', body: null };
   const parsed = (await response.json().catch(() => null)) as (T & { error?: string }) | null;
-  if (!response.ok) return { error: parsed?.error ?? `Floe answered ${response.status}.`, body: parsed };
+  if (!response.ok) return { error: parsed?.error ?? words?.answered(response.status) ?? `Floe answered ${response.status}.`, body: parsed };
   return { error: null, body: parsed };
+}
+
+/** postJson with its own words in the page's language. */
+export function usePostJson(): <T = unknown>(url: string, body: unknown, method?: string) => Promise<{ error: string | null; body: T | null }> {
+  const t = useTranslations('Staff');
+  const words: PostJsonWords = { unreachable: t('unreachable'), answered: (status) => t('answered', { status }) };
+  return (url, body, method = 'POST') => postJson(url, body, method, words);
 }

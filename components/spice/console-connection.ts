@@ -41,13 +41,17 @@ export type ConsoleStatus =
   /** The person pressed Disconnect. */
   | { state: 'disconnected' }
   | { state: 'signed-out' }
-  | { state: 'desktop-gone'; message: string }
+  /** The desktop is not there for a console; `detail` is the broker's own account of a failure, if any. */
+  | { state: 'desktop-gone'; reason: DesktopGoneReason; detail: string | null }
   /** Before connecting: the desktop's console is open elsewhere (from the session records). */
   | { state: 'in-use'; since: number; clientAddress: string | null; userAgent: string | null }
   /** Someone opened this desktop elsewhere, which closed this console. */
   | { state: 'taken-over'; by: string | null; at: number }
-  /** The helpdesk (or an admin) closed this console. */
-  | { state: 'closed-by-staff'; message: string };
+  /** The helpdesk (or an admin, named in `by`) closed this console, or the person lost access to it (`revoked`). */
+  | { state: 'closed-by-staff'; by: string | null; revoked: boolean };
+
+/** Why a desktop is not there for a console, as a code the page puts into the person's language. */
+export type DesktopGoneReason = 'missing' | 'stopping' | 'stopped' | 'failed';
 
 export interface ConsoleConnectionOptions {
   desktopId: string;
@@ -95,11 +99,7 @@ class EndOfConsole extends Error {
 /** The desktop is not ready for a console yet (e.g. booting again after a reset): try later. */
 class NotReadyYet extends Error {}
 
-const GONE_STAGES: Record<string, string> = {
-  stopping: 'Your desktop is shutting down.',
-  stopped: 'Your desktop is shut down.',
-  failed: 'Your desktop stopped unexpectedly.',
-};
+const GONE_STAGES: ReadonlySet<string> = new Set<DesktopGoneReason>(['stopping', 'stopped', 'failed']);
 
 function keyMessage(type: number, code: number): SpiceOutgoingMessage {
   return {
@@ -325,11 +325,11 @@ export class ConsoleConnection {
         case 'taken-over':
           return { state: 'taken-over', by, at: session?.endedAt ?? Date.now() };
         case 'closed-by-staff':
-          return { state: 'closed-by-staff', message: `${by ?? 'The helpdesk'} closed your console.` };
+          return { state: 'closed-by-staff', by, revoked: false };
         case 'signed-out':
           return { state: 'signed-out' };
         case 'access-revoked':
-          return { state: 'closed-by-staff', message: 'You may no longer use this console.' };
+          return { state: 'closed-by-staff', by: null, revoked: true };
       }
       // desktop-stopped: the retry looks the desktop up and says how it ended.
       return undefined;
@@ -390,12 +390,12 @@ export class ConsoleConnection {
     const body = (await response.json().catch(() => ({}))) as { desktop?: DesktopView; error?: string };
     if (response.status === 401) throw new EndOfConsole({ state: 'signed-out' });
     if (response.status === 404) {
-      throw new EndOfConsole({ state: 'desktop-gone', message: body.error ?? 'This desktop no longer exists.' });
+      throw new EndOfConsole({ state: 'desktop-gone', reason: 'missing', detail: null });
     }
     if (!response.ok || !body.desktop) throw new Error(body.error ?? `Floe did not answer (${response.status}).`);
     this.options.onDesktop?.(body.desktop);
-    const gone = GONE_STAGES[body.desktop.stage];
-    if (gone) throw new EndOfConsole({ state: 'desktop-gone', message: body.desktop.failureReason ?? gone });
+    const stage = body.desktop.stage;
+    if (GONE_STAGES.has(stage)) throw new EndOfConsole({ state: 'desktop-gone', reason: stage as DesktopGoneReason, detail: body.desktop.failureReason ?? null });
     if (body.desktop.stage !== 'ready') throw new NotReadyYet('The desktop is starting again.');
   }
 
@@ -407,7 +407,7 @@ export class ConsoleConnection {
     const body = (await response.json().catch(() => ({}))) as { path?: string; password?: string; sessionId?: string; error?: string };
     if (response.status === 401) throw new EndOfConsole({ state: 'signed-out' });
     if (response.status === 404) {
-      throw new EndOfConsole({ state: 'desktop-gone', message: body.error ?? 'This desktop no longer exists.' });
+      throw new EndOfConsole({ state: 'desktop-gone', reason: 'missing', detail: null });
     }
     if (response.status === 409) throw new NotReadyYet(body.error ?? 'The desktop is not ready yet.');
     if (!response.ok || !body.path || !body.password) {

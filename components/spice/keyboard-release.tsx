@@ -6,6 +6,7 @@
  * keys held are released in the guest and the focus moves to the first link of the console bar,
  * from where Tab moves on through the page. Clicking or tabbing into the screen takes it again.
  */
+import { useTranslations } from 'next-intl';
 import styles from '../DesktopConsole.module.css';
 
 export const RELEASE_CHORD = 'Ctrl+Alt+Shift+L';
@@ -16,15 +17,16 @@ export function isReleaseChord(event: KeyboardEvent): boolean {
 }
 
 export function ReleaseKeyboardButton({ onRelease }: { onRelease: () => void }) {
+  const t = useTranslations('ConsoleToolbar');
   return (
     <button
       type="button"
       className={styles.toolButton}
-      title={`Give the keyboard back to the page (${RELEASE_CHORD}); click the screen to type in the desktop again`}
+      title={t('releaseKeyboardHint', { chord: RELEASE_CHORD })}
       aria-keyshortcuts="Control+Alt+Shift+L"
       onClick={onRelease}
     >
-      Release keyboard
+      {t('releaseKeyboard')}
     </button>
   );
 }

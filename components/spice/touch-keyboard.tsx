@@ -5,6 +5,7 @@
  * desktop: characters by typeText (US-layout keystrokes), Enter, Backspace, Tab, Escape and the
  * arrows as keys, one after another in the order typed. The field itself stays empty.
  */
+import { useTranslations } from 'next-intl';
 import { useEffect, useRef } from 'react';
 import styles from '../DesktopConsole.module.css';
 
@@ -16,6 +17,7 @@ export interface TouchKeyboardTarget {
 }
 
 export function TouchKeyboard({ target, disabled }: { target: () => TouchKeyboardTarget | null; disabled: boolean }) {
+  const t = useTranslations('ConsoleToolbar');
   const field = useRef<HTMLTextAreaElement>(null);
   const targetRef = useRef(target);
   targetRef.current = target;
@@ -54,12 +56,12 @@ export function TouchKeyboard({ target, disabled }: { target: () => TouchKeyboar
   return (
     <>
       <button type="button" className={styles.toolButton} disabled={disabled} onClick={() => field.current?.focus()}>
-        Keyboard
+        {t('keyboard')}
       </button>
       <textarea
         ref={field}
         className={styles.touchKeyboard}
-        aria-label="Type to the desktop"
+        aria-label={t('typeToDesktop')}
         autoCapitalize="off"
         autoCorrect="off"
         autoComplete="off"

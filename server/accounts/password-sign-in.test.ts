@@ -49,10 +49,14 @@ describe('password sign-in', () => {
 
   test('wrong passwords: plain message, then a wait, then the lock', async () => {
     const messages: string[] = [];
+    const codes: string[] = [];
     for (let i = 0; i < 5; i++) {
       const result = await signInWithPassword(deps, { name: 'bob', password: `guess ${i}`, clientAddress: '192.0.2.2' });
       assert.equal(result.ok, false);
-      if (!result.ok) messages.push(result.message);
+      if (!result.ok) {
+        messages.push(result.message);
+        codes.push(result.code);
+      }
       if (i < 4) clock.advance(60_000);
     }
     assert.deepEqual(messages, [
@@ -62,9 +66,10 @@ describe('password sign-in', () => {
       `${WRONG_PASSWORD_MESSAGE} Please wait 4 seconds before trying again.`,
       'Too many failed sign-ins for this account. Try again in 15 minutes.',
     ]);
+    assert.deepEqual(codes, ['wrong', 'wrong', 'wrong-wait:2', 'wrong-wait:4', 'locked-account:15'], 'the codes the form words');
     // Locked: even the right password is refused, without being checked.
     const locked = await signInWithPassword(deps, { name: 'bob', password: PASSWORD, clientAddress: '192.0.2.2' });
-    assert.deepEqual(locked, { ok: false, reason: 'throttled', message: 'Too many failed sign-ins for this account. Try again in 15 minutes.' });
+    assert.deepEqual(locked, { ok: false, reason: 'throttled', message: 'Too many failed sign-ins for this account. Try again in 15 minutes.', code: 'locked-account:15' });
     const actions = (await audit()).filter((e) => e.target === 'bob').map((e) => e.action);
     assert.deepEqual(actions, ['sign-in failed', 'sign-in failed', 'sign-in failed', 'sign-in failed', 'sign-in failed', 'sign-in locked']);
     clock.advance(15 * 60_000);
@@ -75,9 +80,9 @@ describe('password sign-in', () => {
     await deps.accounts.setDisabled('alice', true);
     try {
       const wrong = await signInWithPassword(deps, { name: 'alice', password: 'nope nope' });
-      assert.deepEqual(wrong, { ok: false, reason: 'wrong', message: WRONG_PASSWORD_MESSAGE });
+      assert.deepEqual(wrong, { ok: false, reason: 'wrong', message: WRONG_PASSWORD_MESSAGE, code: 'wrong' });
       const right = await signInWithPassword(deps, { name: 'alice', password: PASSWORD });
-      assert.deepEqual(right, { ok: false, reason: 'disabled', message: DISABLED_MESSAGE });
+      assert.deepEqual(right, { ok: false, reason: 'disabled', message: DISABLED_MESSAGE, code: 'disabled' });
       assert.equal((await audit()).at(-1)?.detail, JSON.stringify({ reason: 'account disabled' }));
     } finally {
       await deps.accounts.setDisabled('alice', false);
@@ -86,7 +91,7 @@ describe('password sign-in', () => {
 
   test('an unknown name gets the same message as a wrong password', async () => {
     const result = await signInWithPassword(deps, { name: 'mallory', password: 'whatever1' });
-    assert.deepEqual(result, { ok: false, reason: 'wrong', message: WRONG_PASSWORD_MESSAGE });
+    assert.deepEqual(result, { ok: false, reason: 'wrong', message: WRONG_PASSWORD_MESSAGE, code: 'wrong' });
   });
 
   test('missing or odd input is refused before the throttle', async () => {
@@ -98,7 +103,7 @@ describe('password sign-in', () => {
       { name: 'a'.repeat(300), password: PASSWORD },
       { name: 'alice', password: 'p'.repeat(2000) },
     ]) {
-      assert.deepEqual(await signInWithPassword(deps, input), { ok: false, reason: 'invalid', message: MISSING_INPUT_MESSAGE });
+      assert.deepEqual(await signInWithPassword(deps, input), { ok: false, reason: 'invalid', message: MISSING_INPUT_MESSAGE, code: 'missing' });
     }
   });
 });

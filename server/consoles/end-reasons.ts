@@ -47,26 +47,3 @@ export function isConsoleEndReason(value: unknown): value is ConsoleEndReason {
 /** WebSocket close code for a console closed by Floe on purpose (one of FINAL_CONSOLE_ENDS). */
 export const CONSOLE_CLOSED_BY_FLOE = 4001;
 
-/**
- * The end in words for the helpdesk's history ("taken over by Helpdesk (Helen Okafor)"). Records
- * written before the codes existed hold free text, which is shown as it is.
- */
-export function describeConsoleEnd(reason: string | null, by: string | null): string {
-  if (reason === null) return '–';
-  if (!isConsoleEndReason(reason)) return reason;
-  const words: Record<ConsoleEndReason, string> = {
-    'client-closed': 'closed by the person',
-    'desktop-closed': 'closed by the desktop',
-    'connection-lost': 'connection lost',
-    'taken-over': 'taken over',
-    'closed-by-staff': 'closed by staff',
-    'signed-out': 'signed out',
-    'access-revoked': 'access revoked',
-    'desktop-stopped': 'desktop stopped',
-    'floe-stopped': 'Floe stopped',
-    refused: 'refused',
-  };
-  if (reason === 'taken-over' && by) return `taken over by ${by}`;
-  if (reason === 'closed-by-staff' && by) return `closed by ${by}`;
-  return words[reason];
-}

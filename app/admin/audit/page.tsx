@@ -5,15 +5,18 @@
  * everything the filters match.
  */
 import Link from 'next/link';
+import { getTimeZone, getTranslations } from 'next-intl/server';
 import { AdminNav } from '@/components/admin/AdminNav';
-import { When, formatTime } from '@/components/admin/Figures';
+import { When } from '@/components/admin/Figures';
 import { Pager } from '@/components/admin/Pager';
 import { TopBar } from '@/components/TopBar';
 import { requireRole } from '@/lib/auth';
 import { type AuditFilter, auditActions, auditFilterFromParams, auditPage } from '@/lib/audit';
 
 export const dynamic = 'force-dynamic';
-export const metadata = { title: 'Audit log · Floe' };
+export async function generateMetadata() {
+  return { title: (await getTranslations('Audit'))('metaTitle') };
+}
 
 /** "2026-11-30T10:15" for a datetime-local field, in UTC. */
 const forInput = (at: number | undefined) => (at === undefined ? '' : new Date(at).toISOString().slice(0, 16));
@@ -50,22 +53,24 @@ export default async function AuditPage({ searchParams }: { searchParams: Promis
   const { filter, ignored } = auditFilterFromParams(await searchParams);
   const [{ entries, total, page, pages }, actions] = await Promise.all([auditPage(filter), auditActions()]);
   const now = Date.now();
+  const t = await getTranslations('Audit');
+  const zone = await getTimeZone();
   const filtered = Boolean(filter.who || filter.action || filter.target || filter.from !== undefined || filter.to !== undefined);
   return (
     <>
       <TopBar user={user} />
       <AdminNav user={user} current="audit" />
       <main className="page wide">
-        <h1>Audit log</h1>
-        <form className="filters" action="/admin/audit" method="get" aria-label="Filter the audit log">
+        <h1>{t('title')}</h1>
+        <form className="filters" action="/admin/audit" method="get" aria-label={t('filters')}>
           <label>
-            Who
-            <input name="who" type="search" defaultValue={filter.who ?? ''} placeholder="user name" maxLength={200} />
+            {t('who')}
+            <input name="who" type="search" defaultValue={filter.who ?? ''} placeholder={t('whoPlaceholder')} maxLength={200} />
           </label>
           <label>
-            Action
+            {t('action')}
             <select name="action" defaultValue={filter.action ?? ''}>
-              <option value="">Any action</option>
+              <option value="">{t('anyAction')}</option>
               {actions.map((a) => (
                 <option key={a} value={a}>
                   {a}
@@ -74,46 +79,46 @@ export default async function AuditPage({ searchParams }: { searchParams: Promis
             </select>
           </label>
           <label>
-            Target
-            <input name="target" type="search" defaultValue={filter.target ?? ''} placeholder="desktop, pool or person" maxLength={200} />
+            {t('target')}
+            <input name="target" type="search" defaultValue={filter.target ?? ''} placeholder={t('targetPlaceholder')} maxLength={200} />
           </label>
           <label>
-            From (UTC)
+            {t('from')}
             <input name="from" type="datetime-local" defaultValue={forInput(filter.from)} />
           </label>
           <label>
-            To (UTC)
+            {t('to')}
             <input name="to" type="datetime-local" defaultValue={forInput(filter.to)} />
           </label>
           <button type="submit" className="button small">
-            Filter
+            {t('filter')}
           </button>
           {filtered && (
             <Link className="button secondary small" href="/admin/audit">
-              Clear filters
+              {t('clear')}
             </Link>
           )}
           <a className="button secondary small" href={`/api/admin/audit/export${queryOf(filter)}`} download>
-            Download CSV
+            {t('csv')}
           </a>
         </form>
         {ignored.length > 0 && (
           <p role="alert" className="error">
-            Ignored a filter that is not valid: {ignored.join(', ')}.
+            {t('ignored', { names: ignored.join(', ') })}
           </p>
         )}
-        <p className="meta" role="status" aria-label="Entries shown">
-          {total === 0 ? 'No entry matches.' : `${total.toLocaleString('en')} entr${total === 1 ? 'y' : 'ies'} · page ${page} of ${pages} · times in UTC`}
+        <p className="meta" role="status" aria-label={t('shown')}>
+          {total === 0 ? t('noEntry') : t('count', { total, page, pages, zone })}
         </p>
         {entries.length > 0 && (
           <table className="data-table compact">
             <thead>
               <tr>
-                <th scope="col">Time</th>
-                <th scope="col">Who</th>
-                <th scope="col">Action</th>
-                <th scope="col">Target</th>
-                <th scope="col">Detail</th>
+                <th scope="col">{t('time')}</th>
+                <th scope="col">{t('who')}</th>
+                <th scope="col">{t('action')}</th>
+                <th scope="col">{t('target')}</th>
+                <th scope="col">{t('detail')}</th>
               </tr>
             </thead>
             <tbody>
@@ -131,8 +136,10 @@ export default async function AuditPage({ searchParams }: { searchParams: Promis
             </tbody>
           </table>
         )}
-        <Pager label="Audit pages" page={page} pages={pages} hrefOf={(p) => `/admin/audit${queryOf(filter, p)}`} previous="← Newer" next="Older →" />
-        <p className="meta">Rendered {formatTime(now, now)}.</p>
+        <Pager label={t('pages')} page={page} pages={pages} hrefOf={(p) => `/admin/audit${queryOf(filter, p)}`} previous={t('newer')} next={t('older')} />
+        <p className="meta">
+          {t('rendered')} <When at={now} now={now} />.
+        </p>
       </main>
     </>
   );

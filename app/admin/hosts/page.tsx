@@ -6,18 +6,20 @@
  * (the pool page shows that one machine). Hosts are added with the hosts file or the admin API.
  */
 import { AdminNav } from '@/components/admin/AdminNav';
-import { When, formatBytes } from '@/components/admin/Figures';
+import { getTranslations } from 'next-intl/server';
+import { Bytes, When } from '@/components/admin/Figures';
 import { TopBar } from '@/components/TopBar';
 import { requireRole } from '@/lib/auth';
 import { hostsView } from '@/lib/hosts';
 
 export const dynamic = 'force-dynamic';
-export const metadata = { title: 'Hosts · Floe' };
-
-const STATE_WORDS = { up: 'Up', down: 'Down (not answering)', unknown: 'Not asked yet' } as const;
+export async function generateMetadata() {
+  return { title: (await getTranslations('Hosts'))('metaTitle') };
+}
 
 export default async function HostsPage() {
   const admin = await requireRole('admin');
+  const t = await getTranslations('Hosts');
   const { driver, hosts } = await hostsView();
   const now = Date.now();
   return (
@@ -25,27 +27,24 @@ export default async function HostsPage() {
       <TopBar user={admin} />
       <AdminNav user={admin} current="hosts" />
       <main className="page wide">
-        <h1>Hosts</h1>
+        <h1>{t('title')}</h1>
         {driver === 'qemu' ? (
-          <p>
-            Desktops run on this machine with Floe&apos;s embedded QEMU driver. To run them on libvirt hosts, start Floe with
-            FLOE_HYPERVISOR=libvirt and a hosts file (FLOE_HOSTS_FILE).
-          </p>
+          <p>{t('embedded')}</p>
         ) : (
           <section className="panel" aria-labelledby="hosts-title">
             <h2 id="hosts-title">
-              libvirt hosts <span className="meta">({hosts.length})</span>
+              {t('libvirtHosts')} <span className="meta">({hosts.length})</span>
             </h2>
             <div className="table-scroll">
               <table className="data-table">
                 <thead>
                   <tr>
-                    <th scope="col">Host</th>
-                    <th scope="col">State</th>
-                    <th scope="col">Memory free / total</th>
-                    <th scope="col">Desktops</th>
-                    <th scope="col">KSM pages shared / sharing</th>
-                    <th scope="col">Templates</th>
+                    <th scope="col">{t('host')}</th>
+                    <th scope="col">{t('state')}</th>
+                    <th scope="col">{t('memory')}</th>
+                    <th scope="col">{t('desktops')}</th>
+                    <th scope="col">{t('ksm')}</th>
+                    <th scope="col">{t('templates')}</th>
                   </tr>
                 </thead>
                 <tbody>
@@ -56,32 +55,32 @@ export default async function HostsPage() {
                         <span className="sub">{host.uri}</span>
                       </th>
                       <td>
-                        {STATE_WORDS[host.state]}
+                        {t(`states.${host.state}`)}
                         {host.problem ? <span className="sub">{host.problem}</span> : null}
                         {host.lastSeenAt ? (
                           <span className="sub">
-                            last answer <When at={host.lastSeenAt} now={now} />
+                            {t('lastAnswer')} <When at={host.lastSeenAt} now={now} />
                           </span>
                         ) : null}
                       </td>
                       <td>
-                        {formatBytes(host.memoryFreeBytes)} / {formatBytes(host.memoryTotalBytes)}
+                        <Bytes bytes={host.memoryFreeBytes} /> / <Bytes bytes={host.memoryTotalBytes} />
                       </td>
                       <td>
                         {host.desktops}
-                        {host.maxDesktops ? ` of at most ${host.maxDesktops}` : ''}
+                        {host.maxDesktops ? ` ${t('atMost', { count: host.maxDesktops })}` : ''}
                         {host.desktopList.length > 0 ? (
                           <ul className="plain-list">
                             {host.desktopList.map((d) => (
                               <li key={d.id}>
-                                {d.id} <span className="sub">{d.reachable ? 'reachable' : 'unreachable (host not answering)'}</span>
+                                {d.id} <span className="sub">{d.reachable ? t('reachable') : t('unreachable')}</span>
                               </li>
                             ))}
                           </ul>
                         ) : null}
                       </td>
-                      <td>{host.ksm ? `${host.ksm.pagesShared.toLocaleString('en')} / ${host.ksm.pagesSharing.toLocaleString('en')}` : 'Not reported'}</td>
-                      <td>{host.volumes.length ? host.volumes.join(', ') : 'None'}</td>
+                      <td>{host.ksm ? t('ksmPages', { shared: host.ksm.pagesShared, sharing: host.ksm.pagesSharing }) : t('notReported')}</td>
+                      <td>{host.volumes.length ? host.volumes.join(', ') : t('none')}</td>
                     </tr>
                   ))}
                 </tbody>

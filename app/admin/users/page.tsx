@@ -5,6 +5,7 @@
  * the person's page (/admin/users/NAME) with the changes the CLI can make.
  */
 import Link from 'next/link';
+import { getTranslations } from 'next-intl/server';
 import { AddUserForm } from '@/components/admin/AddUserForm';
 import { AdminNav } from '@/components/admin/AdminNav';
 import { When } from '@/components/admin/Figures';
@@ -14,9 +15,9 @@ import { requireRole } from '@/lib/auth';
 import { usersPage } from '@/lib/users';
 
 export const dynamic = 'force-dynamic';
-export const metadata = { title: 'Users · Floe' };
-
-const ROLE_WORDS = { user: 'User', helpdesk: 'Helpdesk', admin: 'Administrator' } as const;
+export async function generateMetadata() {
+  return { title: (await getTranslations('AdminUsers'))('metaTitle') };
+}
 
 function queryOf(search: string, page: number): string {
   const params = new URLSearchParams();
@@ -33,36 +34,38 @@ export default async function UsersPage({ searchParams }: { searchParams: Promis
   const wanted = Number(typeof params.page === 'string' ? params.page : 1);
   const { users, total, page, pages } = await usersPage(search, Number.isInteger(wanted) && wanted > 0 ? wanted : 1);
   const now = Date.now();
+  const t = await getTranslations('AdminUsers');
+  const staff = await getTranslations('Staff');
   return (
     <>
       <TopBar user={admin} />
       <AdminNav user={admin} current="users" />
       <main className="page wide">
-        <h1>Users</h1>
+        <h1>{t('title')}</h1>
         <AddUserForm />
-        <form className="search-form" action="/admin/users" method="get" role="search" aria-label="Find people">
-          <label htmlFor="user-search">Name or display name</label>
+        <form className="search-form" action="/admin/users" method="get" role="search" aria-label={t('find')}>
+          <label htmlFor="user-search">{t('nameOrDisplayName')}</label>
           <input id="user-search" name="q" type="search" defaultValue={search} />
           <button type="submit" className="button">
-            Search
+            {t('search')}
           </button>
         </form>
         <section className="panel" aria-labelledby="people-title">
           <h2 id="people-title">
-            {search ? `People matching "${search}"` : 'People'} <span className="meta">({total})</span>
+            {search ? t('matching', { q: search }) : t('people')} <span className="meta">({total})</span>
           </h2>
           {users.length === 0 ? (
-            <p>{search ? 'Nobody matches.' : 'No users yet.'}</p>
+            <p>{search ? t('nobody') : t('none')}</p>
           ) : (
             <div className="table-scroll">
               <table className="data-table">
                 <thead>
                   <tr>
-                    <th scope="col">Name</th>
-                    <th scope="col">Role</th>
-                    <th scope="col">Status</th>
-                    <th scope="col">Signs in with</th>
-                    <th scope="col">Added</th>
+                    <th scope="col">{t('name')}</th>
+                    <th scope="col">{t('role')}</th>
+                    <th scope="col">{t('status')}</th>
+                    <th scope="col">{t('signsInWith')}</th>
+                    <th scope="col">{t('added')}</th>
                   </tr>
                 </thead>
                 <tbody>
@@ -72,9 +75,9 @@ export default async function UsersPage({ searchParams }: { searchParams: Promis
                         <Link href={`/admin/users/${encodeURIComponent(u.name)}`}>{u.name}</Link>
                         <span className="sub">{u.displayName}</span>
                       </th>
-                      <td>{ROLE_WORDS[u.role]}</td>
-                      <td>{u.disabled ? 'Disabled' : u.lockedUntil ? 'Locked' : 'Enabled'}</td>
-                      <td>{u.issuer ? <>OIDC <span className="sub">{u.issuer}</span></> : 'Password'}</td>
+                      <td>{staff(`role.${u.role}`)}</td>
+                      <td>{u.disabled ? t('disabled') : u.lockedUntil ? t('locked') : t('enabled')}</td>
+                      <td>{u.issuer ? <>{t('oidc')} <span className="sub">{u.issuer}</span></> : t('password')}</td>
                       <td>
                         <When at={u.createdAt} now={now} />
                       </td>
@@ -84,7 +87,7 @@ export default async function UsersPage({ searchParams }: { searchParams: Promis
               </table>
             </div>
           )}
-          <Pager label="User pages" page={page} pages={pages} hrefOf={(p) => `/admin/users${queryOf(search, p)}`} previous="← Previous" next="Next →" />
+          <Pager label={t('pages')} page={page} pages={pages} hrefOf={(p) => `/admin/users${queryOf(search, p)}`} previous={t('previous')} next={t('next')} />
         </section>
       </main>
     </>

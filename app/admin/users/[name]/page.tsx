@@ -5,6 +5,7 @@
  */
 import Link from 'next/link';
 import { notFound } from 'next/navigation';
+import { getTranslations } from 'next-intl/server';
 import { AdminNav } from '@/components/admin/AdminNav';
 import { When } from '@/components/admin/Figures';
 import { UserActions } from '@/components/admin/UserActions';
@@ -13,7 +14,9 @@ import { requireRole } from '@/lib/auth';
 import { userDetail } from '@/lib/users';
 
 export const dynamic = 'force-dynamic';
-export const metadata = { title: 'User · Floe' };
+export async function generateMetadata() {
+  return { title: (await getTranslations('AdminUser'))('metaTitle') };
+}
 
 function safeDecode(text: string): string {
   try {
@@ -29,30 +32,33 @@ export default async function UserPage({ params }: { params: Promise<{ name: str
   if (!detail) notFound();
   const { user, signIns, desktops } = detail;
   const now = Date.now();
+  const t = await getTranslations('AdminUser');
+  const users = await getTranslations('AdminUsers');
+  const stages = await getTranslations('Desktops');
   return (
     <>
       <TopBar user={admin} />
       <AdminNav user={admin} current="users" />
       <main className="page wide">
         <p className="crumbs">
-          <Link href="/admin/users">Users</Link> › {user.name}
+          <Link href="/admin/users">{t('crumb')}</Link> › {user.name}
         </p>
         <h1>{user.displayName}</h1>
         <dl className="stat-grid">
           <div>
-            <dt>User name</dt>
+            <dt>{t('userName')}</dt>
             <dd>{user.name}</dd>
           </div>
           <div>
-            <dt>Status</dt>
-            <dd>{user.disabled ? 'Disabled' : user.lockedUntil ? 'Locked' : 'Enabled'}</dd>
+            <dt>{users('status')}</dt>
+            <dd>{user.disabled ? users('disabled') : user.lockedUntil ? users('locked') : users('enabled')}</dd>
           </div>
           <div>
-            <dt>Signs in with</dt>
-            <dd>{user.issuer ? `OIDC (${user.issuer})` : 'Password'}</dd>
+            <dt>{users('signsInWith')}</dt>
+            <dd>{user.issuer ? t('oidcFrom', { issuer: user.issuer }) : users('password')}</dd>
           </div>
           <div>
-            <dt>Added</dt>
+            <dt>{users('added')}</dt>
             <dd>
               <When at={user.createdAt} now={now} />
             </dd>
@@ -60,16 +66,16 @@ export default async function UserPage({ params }: { params: Promise<{ name: str
         </dl>
         <UserActions name={user.name} role={user.role} disabled={user.disabled} locked={user.lockedUntil !== null} oidc={user.issuer !== null} />
         <section className="panel" aria-labelledby="desktops-title">
-          <h2 id="desktops-title">Desktops</h2>
+          <h2 id="desktops-title">{t('desktops')}</h2>
           {desktops.length === 0 ? (
-            <p>No desktop.</p>
+            <p>{t('noDesktop')}</p>
           ) : (
             <table className="data-table compact">
               <thead>
                 <tr>
-                  <th scope="col">Pool</th>
-                  <th scope="col">State</th>
-                  <th scope="col">Created</th>
+                  <th scope="col">{t('pool')}</th>
+                  <th scope="col">{t('state')}</th>
+                  <th scope="col">{t('created')}</th>
                 </tr>
               </thead>
               <tbody>
@@ -78,7 +84,7 @@ export default async function UserPage({ params }: { params: Promise<{ name: str
                     <th scope="row">
                       <Link href={`/helpdesk/people/${encodeURIComponent(user.name)}`}>{d.pool}</Link>
                     </th>
-                    <td>{d.stage}</td>
+                    <td>{stages(`stage.${d.stage}`)}</td>
                     <td>
                       <When at={d.createdAt} now={now} />
                     </td>
@@ -89,18 +95,18 @@ export default async function UserPage({ params }: { params: Promise<{ name: str
           )}
         </section>
         <section className="panel" aria-labelledby="sign-ins-title">
-          <h2 id="sign-ins-title">Sign-ins</h2>
+          <h2 id="sign-ins-title">{t('signIns')}</h2>
           {signIns.length === 0 ? (
-            <p>No sign-ins yet.</p>
+            <p>{t('noSignIns')}</p>
           ) : (
             <div className="table-scroll">
               <table className="data-table compact">
                 <thead>
                   <tr>
-                    <th scope="col">Started</th>
-                    <th scope="col">With</th>
-                    <th scope="col">From</th>
-                    <th scope="col">Ended</th>
+                    <th scope="col">{t('started')}</th>
+                    <th scope="col">{t('with')}</th>
+                    <th scope="col">{t('from')}</th>
+                    <th scope="col">{t('ended')}</th>
                   </tr>
                 </thead>
                 <tbody>
@@ -109,12 +115,12 @@ export default async function UserPage({ params }: { params: Promise<{ name: str
                       <td>
                         <When at={s.started_at} now={now} />
                       </td>
-                      <td>{s.method === 'oidc' ? 'OIDC' : 'Password'}</td>
+                      <td>{s.method === 'oidc' ? users('oidc') : users('password')}</td>
                       <td>
                         {s.client_address ?? '–'}
                         <span className="sub">{s.user_agent?.slice(0, 80)}</span>
                       </td>
-                      <td>{s.ended_at ? <><When at={s.ended_at} now={now} /> <span className="sub">{s.end_reason}</span></> : s.expires_at > now ? 'Signed in' : 'Expired'}</td>
+                      <td>{s.ended_at ? <><When at={s.ended_at} now={now} /> <span className="sub">{s.end_reason}</span></> : s.expires_at > now ? t('signedIn') : t('expired')}</td>
                     </tr>
                   ))}
                 </tbody>
@@ -126,3 +132,4 @@ export default async function UserPage({ params }: { params: Promise<{ name: str
     </>
   );
 }
+

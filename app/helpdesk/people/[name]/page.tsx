@@ -6,8 +6,9 @@
  */
 import Link from 'next/link';
 import { notFound } from 'next/navigation';
+import { getTranslations } from 'next-intl/server';
 import { AdminNav } from '@/components/admin/AdminNav';
-import { StateBadge, When, formatBytes, formatDuration, formatTime } from '@/components/admin/Figures';
+import { Bytes, Duration, StateBadge, When } from '@/components/admin/Figures';
 import { DesktopHelpActions } from '@/components/helpdesk/DesktopHelpActions';
 import { DisconnectButton } from '@/components/helpdesk/DisconnectButton';
 import { LiveRefresh } from '@/components/helpdesk/LiveRefresh';
@@ -15,12 +16,24 @@ import { StaffNotices } from '@/components/helpdesk/StaffNotice';
 import { TopBar } from '@/components/TopBar';
 import { requireRole } from '@/lib/auth';
 import { personPage } from '@/lib/helpdesk';
-import { describeConsoleEnd } from '@/lib/console-ends';
+import { isConsoleEndReason } from '@/lib/console-ends';
 
 export const dynamic = 'force-dynamic';
-export const metadata = { title: 'Person · Helpdesk · Floe' };
+export async function generateMetadata() {
+  return { title: (await getTranslations('HelpdeskPerson'))('metaTitle') };
+}
 
-const ROLE_WORDS: Record<string, string> = { user: 'user', helpdesk: 'helpdesk', admin: 'administrator' };
+/** How a console session ended, in words ("closed by Helpdesk (Helen Okafor)"); records older than the codes hold free text, shown as it is. */
+async function endWords(): Promise<(reason: string | null, by: string | null) => string> {
+  const t = await getTranslations('ConsoleEnds');
+  return (reason, by) => {
+    if (reason === null) return '–';
+    if (!isConsoleEndReason(reason)) return reason;
+    if (reason === 'taken-over' && by) return t('takenOverBy', { by });
+    if (reason === 'closed-by-staff' && by) return t('closedBy', { by });
+    return t(reason);
+  };
+}
 
 export default async function PersonPage({ params }: { params: Promise<{ name: string }> }) {
   const user = await requireRole('helpdesk');
@@ -30,41 +43,44 @@ export default async function PersonPage({ params }: { params: Promise<{ name: s
   const { person, desktops, live, history } = page;
   const now = Date.now();
   const desktopTitle = (id: string) => desktops.find((d) => d.id === id)?.poolTitle;
+  const t = await getTranslations('HelpdeskPerson');
+  const staff = await getTranslations('Staff');
+  const describeConsoleEnd = await endWords();
   return (
     <>
       <TopBar user={user} />
       <AdminNav user={user} current="helpdesk" />
       <main className="page wide">
         <p className="crumbs">
-          <Link href="/helpdesk">Helpdesk</Link> › {person.displayName}
+          <Link href="/helpdesk">{t('crumb')}</Link> › {person.displayName}
         </p>
         <h1>{person.displayName}</h1>
         <p className="meta">
-          {person.name} · {ROLE_WORDS[person.role] ?? person.role}
-          {person.disabled && <span className="badge failed spaced">Account disabled</span>}
+          {person.name} · {person.role === 'user' || person.role === 'helpdesk' || person.role === 'admin' ? staff(`roleLower.${person.role}`) : person.role}
+          {person.disabled && <span className="badge failed spaced">{t('accountDisabled')}</span>}
         </p>
-        <LiveRefresh renderedAt={formatTime(now, now)} />
+        <LiveRefresh renderedAt={<When at={now} now={now} />} />
         <StaffNotices />
 
         <section aria-labelledby="desktops-title" className="panel">
-          <h2 id="desktops-title">Desktops</h2>
+          <h2 id="desktops-title">{t('desktops')}</h2>
           {desktops.length === 0 ? (
-            <p>{person.displayName} has no desktop at the moment.</p>
+            <p>{t('noDesktop', { name: person.displayName })}</p>
           ) : (
             <table className="data-table">
               <thead>
                 <tr>
-                  <th scope="col">Pool</th>
-                  <th scope="col">State</th>
-                  <th scope="col">Up for</th>
-                  <th scope="col">Host</th>
-                  <th scope="col">Accelerator</th>
-                  <th scope="col">Actions</th>
+                  <th scope="col">{t('pool')}</th>
+                  <th scope="col">{t('state')}</th>
+                  <th scope="col">{t('upFor')}</th>
+                  <th scope="col">{t('host')}</th>
+                  <th scope="col">{t('accelerator')}</th>
+                  <th scope="col">{t('actions')}</th>
                 </tr>
               </thead>
               <tbody>
                 {desktops.map((d) => (
-                  <tr key={d.id} aria-label={`Desktop ${d.poolTitle}`}>
+                  <tr key={d.id} aria-label={t('desktopRow', { pool: d.poolTitle })}>
                     <th scope="row">
                       {d.poolTitle}
                       <span className="sub">{d.id}</span>
@@ -73,7 +89,7 @@ export default async function PersonPage({ params }: { params: Promise<{ name: s
                       <StateBadge state={d.state} />
                       {d.failureReason && <span className="sub error-text">{d.failureReason}</span>}
                     </td>
-                    <td>{d.upSince ? formatDuration(now - d.upSince) : '–'}</td>
+                    <td>{d.upSince ? <Duration ms={now - d.upSince} /> : '–'}</td>
                     <td>{d.host}</td>
                     <td>{d.accelerator?.toUpperCase() ?? '–'}</td>
                     <td>
@@ -95,37 +111,37 @@ export default async function PersonPage({ params }: { params: Promise<{ name: s
         </section>
 
         <section aria-labelledby="live-title" className="panel">
-          <h2 id="live-title">Consoles open now</h2>
+          <h2 id="live-title">{t('liveTitle')}</h2>
           {live.length === 0 ? (
-            <p>No console is open on {person.displayName}&apos;s desktops.</p>
+            <p>{t('noLive', { name: person.displayName })}</p>
           ) : (
             <table className="data-table">
               <thead>
                 <tr>
-                  <th scope="col">Who</th>
-                  <th scope="col">Desktop</th>
-                  <th scope="col">Since</th>
-                  <th scope="col">From</th>
-                  <th scope="col">Browser</th>
-                  <th scope="col">To browser</th>
-                  <th scope="col">To desktop</th>
+                  <th scope="col">{t('who')}</th>
+                  <th scope="col">{t('desktop')}</th>
+                  <th scope="col">{t('since')}</th>
+                  <th scope="col">{t('from')}</th>
+                  <th scope="col">{t('browser')}</th>
+                  <th scope="col">{t('toBrowser')}</th>
+                  <th scope="col">{t('toDesktop')}</th>
                   <th scope="col">
-                    <span className="visually-hidden">Actions</span>
+                    <span className="visually-hidden">{t('actions')}</span>
                   </th>
                 </tr>
               </thead>
               <tbody>
                 {live.map((s) => (
-                  <tr key={s.id} aria-label={`Console of ${s.who}`}>
+                  <tr key={s.id} aria-label={t('consoleRow', { who: s.who })}>
                     <th scope="row">{s.who}</th>
                     <td>{desktopTitle(s.desktopId) ?? s.pool}</td>
                     <td>
-                      <When at={s.startedAt} now={now} /> <span className="sub">({formatDuration(now - s.startedAt)})</span>
+                      <When at={s.startedAt} now={now} /> <span className="sub">(<Duration ms={now - s.startedAt} />)</span>
                     </td>
-                    <td>{s.clientAddress ?? 'unknown'}</td>
+                    <td>{s.clientAddress ?? staff('unknown')}</td>
                     <td title={s.userAgent ?? undefined}>{s.browser}</td>
-                    <td>{formatBytes(s.bytesToBrowser)}</td>
-                    <td>{formatBytes(s.bytesToDesktop)}</td>
+                    <td><Bytes bytes={s.bytesToBrowser} /></td>
+                    <td><Bytes bytes={s.bytesToDesktop} /></td>
                     <td>
                       <DisconnectButton sessionId={s.id} who={s.who} />
                     </td>
@@ -137,21 +153,21 @@ export default async function PersonPage({ params }: { params: Promise<{ name: s
         </section>
 
         <section aria-labelledby="history-title" className="panel">
-          <h2 id="history-title">Recent consoles</h2>
+          <h2 id="history-title">{t('historyTitle')}</h2>
           {history.length === 0 ? (
-            <p>No console session has ended yet.</p>
+            <p>{t('noHistory')}</p>
           ) : (
             <table className="data-table">
               <thead>
                 <tr>
-                  <th scope="col">Who</th>
-                  <th scope="col">Desktop</th>
-                  <th scope="col">Started</th>
-                  <th scope="col">Lasted</th>
-                  <th scope="col">From</th>
-                  <th scope="col">Browser</th>
-                  <th scope="col">Bytes (to browser / to desktop)</th>
-                  <th scope="col">How it ended</th>
+                  <th scope="col">{t('who')}</th>
+                  <th scope="col">{t('desktop')}</th>
+                  <th scope="col">{t('started')}</th>
+                  <th scope="col">{t('lasted')}</th>
+                  <th scope="col">{t('from')}</th>
+                  <th scope="col">{t('browser')}</th>
+                  <th scope="col">{t('bytes')}</th>
+                  <th scope="col">{t('ended')}</th>
                 </tr>
               </thead>
               <tbody>
@@ -162,11 +178,11 @@ export default async function PersonPage({ params }: { params: Promise<{ name: s
                     <td>
                       <When at={s.startedAt} now={now} />
                     </td>
-                    <td>{s.endedAt ? formatDuration(s.endedAt - s.startedAt) : '–'}</td>
-                    <td>{s.clientAddress ?? 'unknown'}</td>
+                    <td>{s.endedAt ? <Duration ms={s.endedAt - s.startedAt} /> : '–'}</td>
+                    <td>{s.clientAddress ?? staff('unknown')}</td>
                     <td title={s.userAgent ?? undefined}>{s.browser}</td>
                     <td>
-                      {formatBytes(s.bytesToBrowser)} / {formatBytes(s.bytesToDesktop)}
+                      <Bytes bytes={s.bytesToBrowser} /> / <Bytes bytes={s.bytesToDesktop} />
                     </td>
                     <td>{describeConsoleEnd(s.endReason, s.takenOverBy)}</td>
                   </tr>

@@ -7,24 +7,29 @@
  * ended and a ticket: here /api/helpdesk/desktops/ID…, the same routes for staff.
  */
 import { notFound } from 'next/navigation';
+import { getTranslations } from 'next-intl/server';
 import { DesktopConsole } from '@/components/DesktopConsole';
 import { requireRole } from '@/lib/auth';
 import { helpdeskDesktop } from '@/lib/helpdesk';
 
 export const dynamic = 'force-dynamic';
-export const metadata = { title: 'Helpdesk console · Floe' };
+export async function generateMetadata() {
+  return { title: (await getTranslations('HelpdeskPerson'))('consoleMetaTitle') };
+}
 
 export default async function HelpdeskConsolePage({ params }: { params: Promise<{ id: string }> }) {
   const user = await requireRole('helpdesk');
   const { id } = await params;
   const found = await helpdeskDesktop(user, safeDecode(id));
   if (!found) notFound();
+  const t = await getTranslations('HelpdeskPerson');
   return (
     <DesktopConsole
       initial={found.desktop}
       apiBase={`/api/helpdesk/desktops/${encodeURIComponent(found.desktop.id)}`}
       backHref={`/helpdesk/people/${encodeURIComponent(found.owner.name)}`}
-      backLabel={`${found.owner.displayName}'s page`}
+      backLabel={t('consolePage', { name: found.owner.displayName })}
+      backToLabel={t('backToConsolePage', { name: found.owner.displayName })}
     />
   );
 }
