@@ -25,6 +25,8 @@ import { loadAuthSecret } from './secret';
 
 async function main(): Promise<void> {
   const config = loadConfig();
+  // Whatever Floe writes (database, disks, secrets, logs) is its own: files 0600, folders 0700.
+  process.umask(0o077);
   const fileLimit = raiseFileLimit();
   log.info({ before: fileLimit.before, after: fileLimit.after }, `file-handle limit ${fileLimit.after.soft}: ${fileLimit.note}`);
   // A bad FLOE_OIDC_* or session setting stops start-up here, naming the variable.
