@@ -9,7 +9,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 packages=(qemu-system-x86 qemu-utils cpio e2fsprogs openssl)
-[ "${1:-}" = "--no-browser" ] || packages+=(chromium)
+# The browser tests use Chromium; the remote-viewer TLS test runs Debian's remote-viewer under Xvfb.
+[ "${1:-}" = "--no-browser" ] || packages+=(chromium virt-viewer xvfb)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
