@@ -28,6 +28,7 @@ import { DatabaseHealth } from './db/database-health';
 import { demoTemplate } from './hypervisor/qemu/demo-template';
 import { defaultRuntimeDir } from './hypervisor/qemu/qemu-command';
 import { QemuHypervisor } from './hypervisor/qemu/qemu-hypervisor';
+import { resolveConfinement } from './hypervisor/qemu/qemu-confinement';
 import { TemplateSnapshots } from './hypervisor/qemu/template-snapshot';
 import { log as rootLog } from './log';
 import { FloeMetrics } from './metrics';
@@ -92,6 +93,7 @@ export async function createRuntime(
   const hypervisor = new QemuHypervisor({
     dataDir: path.join(config.dataDir, 'vms'),
     runtimeDir: defaultRuntimeDir(path.join(config.dataDir, 'vms'), config.runtimeRoot),
+    confinement: resolveConfinement(config.qemuUser),
     accelerator: config.accelerator,
     probeKernel: demo.kernel && demo.initrd ? { kernel: demo.kernel, initrd: demo.initrd } : undefined,
   });
