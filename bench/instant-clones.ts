@@ -1,6 +1,6 @@
 /**
- * Benchmarks of instant desktops (issue 9), one JSON line per figure
- * ({"bench","metric","value","unit","vs"}; `vs` is the goal or the figure it replaces):
+ * Benchmarks of instant desktops, one figure each (bench/figures.ts; the goal or the figure it
+ * replaces is said in the metric's name):
  * - snapshot: building the demo template's snapshot (boot, settle, save) and its size;
  * - accelerator: deciding the accelerator with `auto` (remembered per host / PVM known at once);
  * - open-no-spare: a person asks an instant pool with no spare for a desktop → it is assigned
@@ -9,7 +9,7 @@
  * - clones-20: 20 clones started one after another, spawn → running (p50/p99);
  * - clone-memory: 5 idle clones after 60 s with KSM on: PSS and private memory of each, and the
  *   first's resident set. KSM's settings are put back afterwards.
- * The browser's part of "first frame" (relay, spice-html5) is measured by e2e/instant-desktop.spec.ts.
+ * The same in the browser (click → first frame in Chromium) is bench/browser.ts.
  */
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -28,18 +28,11 @@ import { forgetAcceleratorProbe, resolveAccelerator } from '../server/hypervisor
 import { demoTemplate } from '../server/hypervisor/qemu/demo-template';
 import { QemuHypervisor } from '../server/hypervisor/qemu/qemu-hypervisor';
 import { TemplateSnapshots } from '../server/hypervisor/qemu/template-snapshot';
+import { median, percentile, report } from './figures';
 
 const round = (n: number, digits = 2) => Math.round(n * 10 ** digits) / 10 ** digits;
-const percentile = (values: number[], p: number) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
-};
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 const MiB = 1024 * 1024;
-
-function line(bench: string, metric: string, value: number, unit: string, vs: string): void {
-  console.log(JSON.stringify({ bench, metric, value, unit, vs }));
-}
 
 /** True once the guest's screen has something drawn on it. */
 async function screenDrawn(hypervisor: QemuHypervisor, id: string, file: string): Promise<boolean> {
@@ -68,7 +61,7 @@ export async function instantClonesBench(): Promise<void> {
   forgetAcceleratorProbe();
   const t0 = Date.now();
   const decision = await resolveAccelerator('auto', { kernel: template.kernel!, initrd: template.initrd! }, { verdictFile: path.join(dataDir, 'accelerator.json') });
-  line('accelerator', 'auto-decision', round((Date.now() - t0) / 1000), 's', `was a 20 s probe at every start (${decision.accelerator}: ${decision.reason})`);
+  report('accelerator', `auto decision (${decision.accelerator}: ${decision.reason}; was a 20 s probe at every start)`, (Date.now() - t0) / 1000, 's');
   forgetAcceleratorProbe();
 
   const hypervisor = new QemuHypervisor({ dataDir: path.join(dataDir, 'vms'), accelerator: 'tcg' });
@@ -88,8 +81,8 @@ export async function instantClonesBench(): Promise<void> {
   try {
     const built = Date.now();
     const snapshot = await snapshots.build(template, versionLabel(1));
-    line('snapshot', 'build', round((Date.now() - built) / 1000), 's', 'once per template version; boot + settle + save');
-    line('snapshot', 'state-size', round(fs.statSync(snapshot.stateFile).size / MiB, 1), 'MiB', '88 MiB by hand');
+    report('snapshot', 'build: boot + settle + save, once per template version', (Date.now() - built) / 1000, 's');
+    report('snapshot', 'saved state size (88 MiB by hand)', fs.statSync(snapshot.stateFile).size / MiB, 'MiB');
 
     // Open with no spare: an instant pool and a cold one, 5 people each.
     const pools = [
@@ -108,8 +101,8 @@ export async function instantClonesBench(): Promise<void> {
         times.push((Date.now() - started) / 1000);
         await broker.destroyDesktop(desktop.id);
       }
-      if (pool.instant) line('open-no-spare', 'instant-median', round(percentile(times, 50)), 's', 'goal ≤1.0 s to first frame (today 6.0 s); server side: assigned + screen drawn');
-      else line('open-no-spare', 'cold-boot', round(times[0]!), 's', 'the same without instant clones');
+      if (pool.instant) report('open-no-spare', 'instant clone: asked → assigned + screen drawn, median (goal ≤1.0 s; was 6.0 s)', median(times), 's');
+      else report('open-no-spare', 'cold boot: the same without instant clones', times[0]!, 's');
     }
 
     // A spare taken is replaced: from the assignment to a new spare ready, the loop running.
@@ -131,7 +124,7 @@ export async function instantClonesBench(): Promise<void> {
     }
     stopLoop();
     await broker.settle();
-    line('spare-replenish', 'median', round(percentile(replenish, 50)), 's', 'goal ≤1.0 s');
+    report('spare-replenish', 'spare taken → replacement ready, median (goal ≤1.0 s)', median(replenish), 's');
 
     // 20 clones one after another.
     const spawnToRunning: number[] = [];
@@ -142,8 +135,8 @@ export async function instantClonesBench(): Promise<void> {
       await hypervisor.waitReady(id, template.readiness, 30_000);
       spawnToRunning.push(Date.now() - started);
     }
-    line('clones-20', 'spawn-to-running-p50', percentile(spawnToRunning, 50), 'ms', 'cold boot 5-6 s');
-    line('clones-20', 'spawn-to-running-p99', percentile(spawnToRunning, 99), 'ms', 'cold boot 5-6 s');
+    report('clones-20', 'spawn → running p50 (a cold boot takes 5-6 s)', percentile(spawnToRunning, 50), 'ms');
+    report('clones-20', 'spawn → running p99', percentile(spawnToRunning, 99), 'ms');
     for (let i = 5; i < 20; i++) await hypervisor.destroy(`bench-clone-${i}`);
 
     // Memory of 5 idle clones after 60 s with KSM on.
@@ -158,10 +151,10 @@ export async function instantClonesBench(): Promise<void> {
     const memory = (await Promise.all(pids.map(readProcessMemory))).filter((m) => m !== undefined);
     const pss = memory.map((m) => m.pssBytes / MiB);
     const priv = memory.map((m) => m.privateBytes / MiB);
-    line('clone-memory', 'first-rss', round(memory[0]!.rssBytes / MiB, 1), 'MiB', `${ksmNote}; the first clone's resident set`);
-    line('clone-memory', 'pss-each', round(percentile(pss, 50), 1), 'MiB', `median of ${pss.map((v) => round(v, 0)).join('/')} MiB; 148 MiB each without KSM`);
-    line('clone-memory', 'extra-clone-private', round(percentile(priv, 50), 1), 'MiB', 'what one more idle clone costs (its private memory)');
-    line('clone-memory', 'ksm-pages-sharing', (await readKsm()).pagesSharing, 'pages', 'host-wide');
+    report('clone-memory', `first clone's resident set (${ksmNote})`, memory[0]!.rssBytes / MiB, 'MiB');
+    report('clone-memory', `PSS of each idle clone, median of ${pss.map((v) => round(v, 0)).join('/')} MiB (148 MiB each without KSM)`, median(pss), 'MiB');
+    report('clone-memory', 'what one more idle clone costs (its private memory), median', median(priv), 'MiB');
+    report('clone-memory', 'KSM pages sharing, host-wide', (await readKsm()).pagesSharing, 'pages');
   } finally {
     await broker.settle();
     await hypervisor.stopAll();

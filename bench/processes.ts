@@ -137,8 +137,19 @@ export function cpuSeconds(pid: number): number {
 export async function waitForNoChildren(pid: number, timeoutMs = 20_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (descendants(pid).length > 0) {
-    check(Date.now() < deadline, `process ${pid} still has children after ${timeoutMs} ms`);
+    check(Date.now() < deadline, `process ${pid} (${describe(pid)}) still has children after ${timeoutMs} ms: ${descendants(pid).map(describe).join('; ')}`);
     await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+/** A process's command line and state, for error messages ("gone" if it exited meanwhile). */
+function describe(pid: number): string {
+  try {
+    const command = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ').trim().slice(0, 120);
+    const state = /^State:\s+(.*)$/m.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
+    return `${pid} ${command || '?'} [${state}]`;
+  } catch {
+    return `${pid} gone`;
   }
 }
 

@@ -12,12 +12,11 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { type APIRequestContext, test as base, expect } from '@playwright/test';
 import Sqlite from 'better-sqlite3';
+import { repoRoot } from '../scripts/floe-process';
 import { type StartedFloe, cleanUpDataDir, startFloe, stopFloe } from './fixtures';
 
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
 export interface TestFloe {
   url: string;
@@ -36,7 +35,7 @@ export async function startTestFloe(env: Record<string, string> = {}): Promise<T
   fs.writeFileSync(poolsFile, JSON.stringify({ pools: [{ name: 'demo', title: 'Demo desktop', kind: 'persistent', template: 'demo', spares: 0 }] }));
   let server: StartedFloe;
   try {
-    server = await startFloe(dataDir, password, { FLOE_ACCEL: 'tcg', FLOE_POOLS_FILE: poolsFile, FLOE_SIGN_IN_MAX_FAILURES: '3', ...env });
+    server = await startFloe(dataDir, password, { env: { FLOE_ACCEL: 'tcg', FLOE_POOLS_FILE: poolsFile, FLOE_SIGN_IN_MAX_FAILURES: '3', ...env } });
   } catch (error) {
     fs.rmSync(dataDir, { recursive: true, force: true });
     throw error;

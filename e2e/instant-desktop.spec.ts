@@ -26,7 +26,7 @@ test('"Open desktop" with no spare shows the desktop at once, without the boot p
   const hypervisor = new QemuHypervisor({ dataDir: path.join(dataDir, 'vms'), accelerator: 'tcg', observeOnly: true });
   let server: StartedFloe | undefined;
   try {
-    server = await startFloe(dataDir, password, { FLOE_ACCEL: 'tcg' });
+    server = await startFloe(dataDir, password, { env: { FLOE_ACCEL: 'tcg' } });
     const demo = demoPools.find((pool) => pool.name === 'demo')!;
     expect(demo.spares, 'the demo pool keeps no spare').toBe(0);
     const key = await snapshotKey(templateOf(demo, imageDir), 'tcg', versionLabel(1));

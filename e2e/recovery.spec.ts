@@ -141,7 +141,7 @@ test('after kill -9 of Floe five live consoles come back within 5 s, without a r
   ] as const;
   let server: StartedFloe | undefined;
   try {
-    server = await startFloe(dataDir, password, env);
+    server = await startFloe(dataDir, password, { env });
     const url = server.url;
     const pages: Page[] = [];
     const ids: string[] = [];
@@ -169,7 +169,7 @@ test('after kill -9 of Floe five live consoles come back within 5 s, without a r
     for (const page of pages) {
       await expect(page.getByRole('status', { name: 'Console connection' })).not.toHaveText('Connected', { timeout: 15_000 });
     }
-    server = await startFloe(dataDir, password, env);
+    server = await startFloe(dataDir, password, { env });
     const listening = Date.now();
     expect(server.url, 'the same address as before').toBe(url);
     const backAfter: number[] = [];

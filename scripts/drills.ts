@@ -13,24 +13,24 @@
  * Needs root (mount, prlimit, su postgres) and `next build` done. Every QEMU, server, mount
  * and cluster it makes is removed at the end.
  */
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { QemuHypervisor } from '../server/hypervisor/qemu/qemu-hypervisor';
 import { processLiveness } from '../server/hypervisor/qemu/process-check';
 import { TEMPLATE_VM_PREFIX } from '../server/hypervisor/qemu/template-snapshot';
+import { type StartedFloe, startFloe as startFloeProcess, stopFloe } from './floe-process';
 
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const PASSWORD = 'drill-password-1';
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-interface Floe {
-  child: ChildProcess;
-  url: string;
-  output: () => string;
+type Floe = StartedFloe;
+
+/** A drill's Floe: TCG, quiet logs, the drill's password; `wrapper` runs it under e.g. prlimit. */
+function startFloe(dataDir: string, env: Record<string, string> = {}, wrapper: string[] = []): Promise<Floe> {
+  return startFloeProcess(dataDir, PASSWORD, { env: { FLOE_ACCEL: 'tcg', FLOE_LOG_LEVEL: 'warn', ...env }, wrapper, timeoutMs: 90_000 });
 }
 
 interface DrillResult {
@@ -38,51 +38,6 @@ interface DrillResult {
   saw: string;
   recoveryMs: number;
   ok: boolean;
-}
-
-function startFloe(dataDir: string, env: Record<string, string> = {}, wrapper: string[] = []): Promise<Floe> {
-  const command = [...wrapper, process.execPath, '--import', 'tsx', 'server/main.ts'];
-  const child = spawn(command[0]!, command.slice(1), {
-    cwd: repoRoot,
-    env: {
-      ...process.env,
-      NODE_ENV: 'production',
-      PORT: '0',
-      FLOE_ACCEL: 'tcg',
-      FLOE_DATA_DIR: dataDir,
-      FLOE_IMAGE_DIR: process.env.FLOE_IMAGE_DIR ?? path.join(repoRoot, '.data', 'images'),
-      FLOE_DEMO: '1',
-      FLOE_DEMO_PASSWORD: PASSWORD,
-      FLOE_LOG_LEVEL: 'warn',
-      ...env,
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`Floe did not start in 90 s:\n${output}`)), 90_000);
-    const onData = (chunk: Buffer) => {
-      output += chunk.toString();
-      const match = /Floe is ready at (http:\/\/\S+)/.exec(output);
-      if (match?.[1]) {
-        clearTimeout(timer);
-        resolve({ child, url: match[1], output: () => output });
-      }
-    };
-    child.stdout?.on('data', onData);
-    child.stderr?.on('data', onData);
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`Floe exited with ${code}:\n${output}`));
-    });
-  });
-}
-
-async function stopFloe(floe: Floe): Promise<void> {
-  if (floe.child.exitCode !== null || floe.child.signalCode !== null) return;
-  const exited = new Promise((resolve) => floe.child.once('exit', resolve));
-  floe.child.kill('SIGTERM');
-  await Promise.race([exited, sleep(10_000).then(() => floe.child.kill('SIGKILL'))]);
 }
 
 /** Status and body of a GET, or the network error's code. */
