@@ -12,6 +12,7 @@ import type { Page } from '@playwright/test';
 import { trySpiceLogin } from '../server/hypervisor/qemu/spice-login';
 import type { VmInfo } from '../server/hypervisor/types';
 import { expect, litPixels, screenshotPath, signIn, test } from './fixtures';
+import { caOf, parseVirtViewerFile, secureTunnel } from './remote-viewer-file';
 
 /**
  * Types a shell command on the guest's console. spice-html5 sends Shift only when it is pressed,
@@ -107,14 +108,19 @@ test('bob opens his desktop, types into it, and gets the same VM back', async ({
   const vv = parseVirtViewerFile(await download.text());
   expect(vv.type).toBe('spice');
   expect(vv['delete-this-file']).toBe('1');
+  // Every channel is TLS, checked against Floe's CA and the certificate's subject (issue 12, 9).
+  expect(vv['secure-channels']).toBe('all');
+  expect(vv.port, 'no clear-text port').toBeUndefined();
+  expect(vv['host-subject']).toBe('CN=floe-spice');
+  expect(caOf(vv)).toMatch(/^-----BEGIN CERTIFICATE-----\n[\s\S]+\n-----END CERTIFICATE-----$/);
   const proxy = new URL(vv.proxy!);
-  expect(await spiceLoginThroughProxy(proxy, `${vv.host}:${vv.port}`, vv.password!)).toBe('ok');
+  expect(await spiceLoginThroughProxy(proxy, `${vv.host}:${vv['tls-port']}`, vv.password!, vv)).toBe('ok');
   // A .vv file opens one console session: its ticket, once used, is refused before any tunnel.
-  expect(await spiceLoginThroughProxy(proxy, `${vv.host}:${vv.port}`, vv.password!)).toBe('refused 409');
+  expect(await spiceLoginThroughProxy(proxy, `${vv.host}:${vv['tls-port']}`, vv.password!, vv)).toBe('refused 409');
   // A new .vv file with a wrong password: SPICE itself refuses the login.
   const again = parseVirtViewerFile(await (await tab.request.get(`/api/desktops/${desktopId}/remote-viewer`)).text());
-  expect(await spiceLoginThroughProxy(proxy, `${again.host}:${again.port}`, 'wrong-password')).toBe('denied');
-  expect(await spiceLoginThroughProxy(proxy, `${'0'.repeat(60)}.console.floe:5900`, vv.password!)).toBe('refused 401');
+  expect(await spiceLoginThroughProxy(proxy, `${again.host}:${again['tls-port']}`, 'wrong-password', again)).toBe('denied');
+  expect(await spiceLoginThroughProxy(proxy, `${'0'.repeat(60)}.console.floe:5901`, vv.password!, vv)).toBe('refused 401');
 
   // "Shut down" on My desktops asks first, then stops the VM; the desktop can be started again.
   await tab.goto('/desktops');
@@ -128,19 +134,8 @@ test('bob opens his desktop, types into it, and gets the same VM back', async ({
   await expect.poll(async () => (await floe.hypervisor.list()).some((v: VmInfo) => v.id === desktopId), { timeout: 15_000 }).toBe(false);
 });
 
-/** Reads a virt-viewer file's [virt-viewer] section into key → value. */
-function parseVirtViewerFile(text: string): Record<string, string | undefined> {
-  const lines = text.trim().split('\n');
-  expect(lines[0]).toBe('[virt-viewer]');
-  return Object.fromEntries(lines.slice(1).map((line) => {
-    const at = line.indexOf('=');
-    expect(at, `a key=value line: ${line}`).toBeGreaterThan(0);
-    return [line.slice(0, at), line.slice(at + 1)];
-  }));
-}
-
-/** Opens a CONNECT tunnel through the proxy, then tries a SPICE login over it. */
-async function spiceLoginThroughProxy(proxy: URL, authority: string, password: string): Promise<string> {
+/** Opens a CONNECT tunnel through the proxy, starts TLS as the .vv says, then tries a SPICE login over it. */
+async function spiceLoginThroughProxy(proxy: URL, authority: string, password: string, vv: Record<string, string | undefined>): Promise<string> {
   const socket = net.connect(Number(proxy.port), proxy.hostname);
   await once(socket, 'connect');
   socket.write(`CONNECT ${authority} HTTP/1.1\r\nHost: ${authority}\r\n\r\n`);
@@ -150,5 +145,5 @@ async function spiceLoginThroughProxy(proxy: URL, authority: string, password: s
     socket.destroy();
     return `refused ${status}`;
   }
-  return trySpiceLogin('', 0, password, { socket });
+  return trySpiceLogin('', 0, password, { socket: await secureTunnel(socket, vv) });
 }

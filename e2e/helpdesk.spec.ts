@@ -70,6 +70,9 @@ test('helen finds alice, sees her live console, disconnects it and resets her de
   expect([state.desktop.stage, state.owner.name]).toEqual(['ready', 'alice']);
   const open = (await (await helen.request.get(`/api/helpdesk/desktops/${desktopId}/consoles`)).json()) as { open: { id: string; mine: boolean }[] };
   expect(open.open.map((c) => c.mine)).toEqual([false]);
+  // A console ticket only after saying why (the reason given on "open" is audited with it).
+  expect((await helen.request.post(`/api/helpdesk/desktops/${desktopId}/console-ticket`)).status()).toBe(403);
+  expect((await helen.request.post(`/api/helpdesk/desktops/${desktopId}/open`, { data: { reason: 'alice called: frozen screen' } })).status()).toBe(200);
   const ticket = await helen.request.post(`/api/helpdesk/desktops/${desktopId}/console-ticket`);
   expect(ticket.status()).toBe(200);
   expect(Object.keys((await ticket.json()) as object).sort()).toEqual(['expiresAt', 'password', 'path', 'sessionId']);

@@ -12,6 +12,7 @@ import net from 'node:net';
 import type { APIRequestContext } from '@playwright/test';
 import WebSocket from 'ws';
 import { apiSignIn, expect, test, withDatabase } from './auth-fixtures';
+import { parseVirtViewerFile, secureTunnel } from './remote-viewer-file';
 
 /** A SPICE link message's first 22 bytes (enough for Floe to tell the channel; QEMU waits for the rest). */
 function link(channelType: number): Buffer {
@@ -26,8 +27,18 @@ function link(channelType: number): Buffer {
 const MAIN = 1;
 const INPUTS = 3;
 
-/** Opens a CONNECT tunnel through the SPICE proxy and sends a link message; the status, and the socket when 200. */
-function tunnel(proxy: { host: string; port: number }, host: string, channelType: number): Promise<{ status: number; socket: net.Socket }> {
+/** Opens a CONNECT tunnel through the SPICE proxy, starts TLS as the .vv says and sends a link message; the status, and the socket when 200. */
+async function tunnel(proxy: { host: string; port: number }, host: string, channelType: number, vv: Record<string, string | undefined>): Promise<{ status: number; socket: net.Socket }> {
+  const opened = await plainTunnel(proxy, host);
+  if (opened.status !== 200) return opened;
+  const secure = await secureTunnel(opened.socket, vv);
+  secure.on('error', () => {});
+  secure.write(link(channelType));
+  return { status: 200, socket: secure };
+}
+
+/** Opens a CONNECT tunnel through the SPICE proxy: the status, and the socket. */
+function plainTunnel(proxy: { host: string; port: number }, host: string): Promise<{ status: number; socket: net.Socket }> {
   return new Promise((resolve, reject) => {
     const socket = net.connect(proxy.port, proxy.host);
     let text = '';
@@ -37,9 +48,7 @@ function tunnel(proxy: { host: string; port: number }, host: string, channelType
       text += chunk.toString('latin1');
       if (!text.includes('\r\n\r\n')) return;
       socket.off('data', onData);
-      const status = Number(text.split(' ')[1]);
-      if (status === 200) socket.write(link(channelType));
-      resolve({ status, socket });
+      resolve({ status: Number(text.split(' ')[1]), socket });
     };
     socket.on('data', onData);
     socket.once('close', () => (text.includes('\r\n\r\n') ? undefined : reject(new Error(`closed before answering: ${text}`))));
@@ -93,18 +102,17 @@ test('issue 12: each finding of the second security round, against the running s
 
   await test.step('1. a .vv ticket opens one session; a helpdesk disconnect and a sign-out close its tunnels', async () => {
     const vv = async (context = alice) => {
-      const text = await (await context.get(`/api/desktops/${A}/remote-viewer`)).text();
-      const field = (name: string) => new RegExp(`^${name}=(.*)$`, 'm').exec(text)?.[1] ?? '';
-      const proxy = new URL(field('proxy'));
-      return { host: field('host'), proxy: { host: proxy.hostname, port: Number(proxy.port) } };
+      const fields = parseVirtViewerFile(await (await context.get(`/api/desktops/${A}/remote-viewer`)).text());
+      const proxy = new URL(fields.proxy ?? '');
+      return { fields, host: fields.host ?? '', proxy: { host: proxy.hostname, port: Number(proxy.port) } };
     };
     const file = await vv();
-    const main = await tunnel(file.proxy, file.host, MAIN);
+    const main = await tunnel(file.proxy, file.host, MAIN, file.fields);
     expect(main.status).toBe(200);
     await expect.poll(async () => (await openConsoles()).length, { timeout: 10_000 }).toBe(1);
-    const inputs = await tunnel(file.proxy, file.host, INPUTS);
+    const inputs = await tunnel(file.proxy, file.host, INPUTS, file.fields);
     expect(inputs.status, "the session's own channels join it").toBe(200);
-    const second = await tunnel(file.proxy, file.host, MAIN);
+    const second = await tunnel(file.proxy, file.host, MAIN, file.fields);
     await closed(second.socket);
     expect(main.socket.destroyed, 'a second session from the same .vv is refused, the first stays').toBe(false);
 
@@ -113,13 +121,13 @@ test('issue 12: each finding of the second security round, against the running s
     const disconnect = await helen.post(`/api/helpdesk/consoles/${encodeURIComponent(record!.id)}/disconnect`, { data: { reason: 'security check: disconnect' } });
     expect(disconnect.status()).toBe(200);
     await Promise.all([closed(main.socket), closed(inputs.socket)]);
-    expect((await tunnel(file.proxy, file.host, MAIN)).status, 'a spent .vv ticket').toBe(409);
+    expect((await tunnel(file.proxy, file.host, MAIN, file.fields)).status, 'a spent .vv ticket').toBe(409);
 
     // A sign-out closes a remote-viewer console too (the .vv carries the sign-in it came from).
     const second2 = await playwright.request.newContext({ baseURL: floe.url });
     expect((await apiSignIn(second2, 'alice', floe.password)).error).toBeNull();
     const again = await vv(second2);
-    const live = await tunnel(again.proxy, again.host, MAIN);
+    const live = await tunnel(again.proxy, again.host, MAIN, again.fields);
     expect(live.status).toBe(200);
     await expect.poll(async () => (await openConsoles()).length, { timeout: 10_000 }).toBe(1);
     withDatabase(floe, (db) => {
@@ -189,8 +197,34 @@ test('issue 12: each finding of the second security round, against the running s
     }
     expect(withDatabase(floe, (db) => (db.prepare("SELECT state FROM desktops WHERE id = 'admins-desktop'").get() as { state: string }).state)).toBe('stopped');
 
+    // Staff acting on anyone's desktop say why, every time, and the reason is audited: an admin
+    // on a helpdesk member's desktop (a reason is required), and on alice's (no ticket without one).
+    const helenId = withDatabase(floe, (db) => (db.prepare("SELECT id FROM users WHERE name = 'helen'").get() as { id: string }).id);
+    withDatabase(floe, (db) =>
+      db
+        .prepare("INSERT INTO desktops (id, pool_name, state, user_id, created_at, state_changed_at) VALUES ('helens-desktop', 'demo', 'stopped', ?, ?, ?)")
+        .run(helenId, Date.now(), Date.now()),
+    );
+    expect((await admin.post('/api/helpdesk/desktops/helens-desktop/action', { data: { action: 'return' } })).status(), 'no reason').toBe(400);
+    expect((await admin.post('/api/helpdesk/desktops/helens-desktop/action', { data: { action: 'return', reason: '  ' } })).status(), 'a blank reason').toBe(400);
+    expect((await admin.post('/api/helpdesk/desktops/helens-desktop/action', { data: { action: 'return', reason: 'security check: helen asked' } })).status()).toBe(200);
+    const audited = (action: string, target: string) =>
+      withDatabase(floe, (db) =>
+        (db.prepare('SELECT actor, detail FROM audit_log WHERE action = ? AND target = ? ORDER BY id DESC').all(action, target) as { actor: string; detail: string }[]).map(
+          (row) => [row.actor, (JSON.parse(row.detail) as { reason?: string }).reason],
+        ),
+      );
+    expect(audited('helpdesk desktop return', 'helens-desktop')).toEqual([['admin', 'security check: helen asked']]);
+    expect((await admin.post(`/api/helpdesk/desktops/${A}/console-ticket`)).status(), 'an admin console ticket without a reason').toBe(403);
+    expect((await admin.post(`/api/helpdesk/desktops/${A}/open`, { data: { reason: 'security check: admin looks' } })).status()).toBe(200);
+    expect((await admin.post(`/api/helpdesk/desktops/${A}/console-ticket`)).status()).toBe(200);
+    expect(audited('helpdesk console ticket', desktopId)).toEqual([['admin', 'security check: admin looks']]);
+
     // Helen opens alice's desktop: alice sees that it is open elsewhere, not from where.
+    expect((await helen.post(`/api/helpdesk/desktops/${A}/console-ticket`)).status(), 'no ticket before saying why').toBe(403);
+    expect((await helen.post(`/api/helpdesk/desktops/${A}/open`, { data: { reason: 'security check: alice called' } })).status()).toBe(200);
     const ticket = (await (await helen.post(`/api/helpdesk/desktops/${A}/console-ticket`)).json()) as { path: string };
+    expect(audited('helpdesk console ticket', desktopId)[0]).toEqual(['helen', 'security check: alice called']);
     const console = await channel(`${wsBase}${ticket.path}`, floe.url, await cookieOf(helen), MAIN);
     expect(typeof console).toBe('object');
     await expect.poll(async () => (await openConsoles()).length, { timeout: 10_000 }).toBe(1);

@@ -8,7 +8,8 @@
  * person's own (desktop state, open consoles, how a console ended, a ticket).
  * Callers check the helpdesk role first (lib/auth.ts). Here every action also checks whose
  * desktop it is: the helpdesk acts only on people's (`user`) desktops, admins on anyone's; a
- * staff member's desktop is "no such desktop" to the helpdesk.
+ * staff member's desktop is "no such desktop" to the helpdesk. Console tickets need the reason
+ * given when the desktop was opened (within the hour), and carry it into the audit log.
  */
 import 'server-only';
 import os from 'node:os';
@@ -17,6 +18,7 @@ import { personByName, searchPeople, type PersonSummary } from '@/server/account
 import { type ConsoleSessionRow, consoleSessionWithOwner, liveSessionsOfUser, recentSessionsOfUser } from '@/server/broker/desktop-queries';
 import type { Desktop, DesktopState } from '@/server/db/schema';
 import { mayOpenDesktopOf } from '@/server/accounts/roles';
+import { latestAudit } from '@/server/db/audit';
 import { getRuntime } from '@/server/runtime-registry';
 import type { SessionUser } from './auth';
 import { type ConsoleSessionStatus, type DesktopView, type OpenConsoleView, viewOf } from './desktops';
@@ -279,13 +281,26 @@ export async function helpdeskDesktop(actor: SessionUser, desktopId: string): Pr
   return { desktop: viewOf(desktop), owner: { name: owner?.name ?? desktop.user_id, displayName: owner?.display_name ?? desktop.user_id } };
 }
 
+/** How long the reason given when opening a desktop covers its console tickets (reconnects, reloads). */
+export const OPEN_REASON_VALID_MS = 60 * 60 * 1000;
+
 /**
  * A console ticket for someone else's running desktop (the helpdesk's "open desktop"): the new
- * console takes the desktop over and the person's window is told who opened it.
+ * console takes the desktop over and the person's window is told who opened it. Only after
+ * the actor said why (openAsHelpdesk) within the last hour: a 403 otherwise; the ticket's audit
+ * entry carries that reason, so every console staff open on a desktop is audited with a reason.
  */
 export async function issueHelpdeskTicket(actor: SessionUser, desktopId: string, origin: string) {
   const runtime = getRuntime();
   const desktop = await ownedDesktop(actor, desktopId);
+  const opened = await latestAudit(runtime.database.db, {
+    actor: actor.name,
+    action: 'helpdesk desktop open',
+    target: desktopId,
+    since: Date.now() - OPEN_REASON_VALID_MS,
+  });
+  const reason = reasonOf(opened?.detail ?? null);
+  if (!reason) throw new RequestError(403, 'Say why you open this desktop first: use "Open desktop" on the person\'s page.');
   const ticket = await runtime.tickets.issue({
     userId: actor.id,
     desktopId,
@@ -293,8 +308,18 @@ export async function issueHelpdeskTicket(actor: SessionUser, desktopId: string,
     onBehalf: true,
     signInSessionId: actor.signInSessionId,
   });
-  await runtime.audit({ actor: actor.name, action: 'helpdesk console ticket', target: desktopId, detail: { owner: await ownerName(desktop.user_id) } });
+  await runtime.audit({ actor: actor.name, action: 'helpdesk console ticket', target: desktopId, detail: { owner: await ownerName(desktop.user_id), reason } });
   return ticket;
+}
+
+/** The reason in an audit entry's detail (JSON with `reason`), or undefined. */
+function reasonOf(detail: string | null): string | undefined {
+  try {
+    const parsed = JSON.parse(detail ?? 'null') as { reason?: unknown } | null;
+    return typeof parsed?.reason === 'string' && parsed.reason.trim() ? parsed.reason : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Consoles open on a person's desktop, in the shape of lib/desktops' openConsoles (`mine`: the viewer's own). */

@@ -4,6 +4,9 @@
  * proxy runs, the file routes through it (`proxy=`, host `<ticket>.console.floe`), so it works
  * from any machine that reaches the portal; otherwise it names the desktop's SPICE address
  * directly, which only works where that address is reachable (loopback: the same machine).
+ * Through the proxy the file asks for TLS on every channel (`tls-port`, `secure-channels=all`)
+ * and names Floe's CA (`ca`, its PEM on one line with `\n`) and the proxy certificate's subject
+ * (`host-subject`): remote-viewer then trusts this Floe only (server/host/spice-tls.ts).
  */
 import 'server-only';
 import { REMOTE_VIEWER_ORIGIN } from '@/server/broker/console-tickets';
@@ -22,7 +25,10 @@ export async function remoteViewerFile(user: SessionUser, desktopId: string): Pr
     '[virt-viewer]',
     'type=spice',
     proxy ? `host=${ticket.ticket}.console.floe` : `host=${desktop.spice_host ?? '127.0.0.1'}`,
-    `port=${proxy ? 5900 : desktop.spice_port}`,
+    // Through the proxy every channel is TLS, checked against Floe's CA and certificate subject.
+    ...(proxy
+      ? [`tls-port=${SPICE_TLS_PORT}`, 'secure-channels=all', `ca=${pemLine(proxy.tls.ca)}`, `host-subject=${vvValue(proxy.tls.subject)}`]
+      : [`port=${desktop.spice_port}`]),
     `password=${ticket.password}`,
     ...(proxy ? [`proxy=http://${proxy.host}:${proxy.port}`] : []),
     `title=${vvValue(pool.title)} (Floe)`,
@@ -32,6 +38,14 @@ export async function remoteViewerFile(user: SessionUser, desktopId: string): Pr
     'secure-attention=ctrl+alt+end',
   ];
   return { fileName: `${desktopId}.vv`, body: `${lines.join('\n')}\n` };
+}
+
+/** The port named in the tunnel's host name for TLS (the proxy routes by ticket, not port). */
+const SPICE_TLS_PORT = 5901;
+
+/** A PEM for one `.vv` line: virt-viewer reads `\n` as a line break in `ca`. */
+function pemLine(pem: string): string {
+  return pem.trim().replace(/\r?\n/g, '\\n');
 }
 
 /** A value for one `.vv` line: control characters (a newline would add a line) become spaces. */

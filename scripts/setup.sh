@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
 # Installs what Floe needs on a Debian 12 machine and is idempotent (fast when all is there):
 # Debian packages (QEMU, qemu-img, cpio, e2fsprogs, Chromium for the browser tests), the npm
-# packages, and the demo guest image (built from Debian packages by guest/build.sh).
+# packages, the system user QEMU runs as (floe-qemu, or FLOE_QEMU_USER; see
+# server/hypervisor/qemu/qemu-confinement.ts), the CA and certificate tools (openssl) for SPICE
+# TLS, and the demo guest image (built from Debian packages by guest/build.sh).
 # Usage: scripts/setup.sh [--no-browser]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(qemu-system-x86 qemu-utils cpio e2fsprogs)
-[ "${1:-}" = "--no-browser" ] || packages+=(chromium)
+packages=(qemu-system-x86 qemu-utils cpio e2fsprogs openssl)
+# The browser tests use Chromium; the remote-viewer TLS test runs Debian's remote-viewer under Xvfb.
+[ "${1:-}" = "--no-browser" ] || packages+=(chromium virt-viewer xvfb)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
@@ -17,6 +20,17 @@ if [ ${#missing[@]} -gt 0 ]; then
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+# QEMU drops root to this user (-runas); Floe refuses to start QEMU as root without it.
+qemu_user=${FLOE_QEMU_USER:-floe-qemu}
+if ! getent passwd "$qemu_user" >/dev/null; then
+  if [ "$(id -u)" -eq 0 ]; then
+    echo "==> Creating the system user $qemu_user (QEMU runs as it)"
+    useradd --system --no-create-home --user-group --home-dir /nonexistent --shell /usr/sbin/nologin "$qemu_user"
+  else
+    echo "==> Not root: QEMU will run as $(id -un) (only a root Floe switches QEMU to $qemu_user)"
+  fi
 fi
 
 if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then

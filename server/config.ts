@@ -14,6 +14,7 @@ const EnvSchema = z.object({
   FLOE_DATA_DIR: z.string().min(1).default(path.join(repoRoot, '.data')),
   FLOE_IMAGE_DIR: z.string().min(1).default(path.join(repoRoot, '.data', 'images')),
   FLOE_RUNTIME_DIR: z.string().startsWith('/', 'must be an absolute path').optional(),
+  FLOE_QEMU_USER: z.string().regex(/^[a-z_][a-z0-9_-]*\$?$/, 'must be a user name').default('floe-qemu'),
   FLOE_HOST: z.string().min(1).default('127.0.0.1'),
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
   FLOE_ACCEL: z.enum(['auto', 'kvm', 'tcg']).default('auto'),
@@ -33,6 +34,8 @@ export type FloeConfig = {
   imageDir: string;
   /** Root of the short folder for QEMU's sockets (FLOE_RUNTIME_DIR; see defaultRuntimeDir). */
   runtimeRoot: string | undefined;
+  /** The unprivileged user QEMU runs as when Floe is root (see qemu-confinement.ts). */
+  qemuUser: string;
   host: string;
   port: number;
   accelerator: 'auto' | 'kvm' | 'tcg';
@@ -70,6 +73,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): FloeConfig {
     dataDir: path.resolve(e.FLOE_DATA_DIR),
     imageDir: path.resolve(e.FLOE_IMAGE_DIR),
     runtimeRoot: e.FLOE_RUNTIME_DIR || undefined,
+    qemuUser: e.FLOE_QEMU_USER,
     host: e.FLOE_HOST,
     port: e.PORT,
     accelerator: e.FLOE_ACCEL,

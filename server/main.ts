@@ -13,6 +13,7 @@ import { ensureDemoAccounts } from './accounts/demo-accounts';
 import { checkSignInSettings } from './accounts/services';
 import { loadConfig, repoRoot } from './config';
 import { FileHandleWatch, raiseFileLimit } from './host/file-handles';
+import { ensureSpiceTls } from './host/spice-tls';
 import { answerRefusal, refusalOf } from './service-gate';
 import { refuseUpgrade } from './console/http-refusal';
 import { createConsoleRelay } from './console/relay';
@@ -25,6 +26,8 @@ import { loadAuthSecret, loadSharedAuthSecret } from './secret';
 
 async function main(): Promise<void> {
   const config = loadConfig();
+  // Whatever Floe writes (database, disks, secrets, logs) is its own: files 0600, folders 0700.
+  process.umask(0o077);
   const fileLimit = raiseFileLimit();
   log.info({ before: fileLimit.before, after: fileLimit.after }, `file-handle limit ${fileLimit.after.soft}: ${fileLimit.note}`);
   // A bad FLOE_OIDC_* or session setting stops start-up here, naming the variable.
@@ -72,17 +75,20 @@ async function main(): Promise<void> {
   const stopPruning = runtime.startPruning();
 
   // remote-viewer's way in: a CONNECT proxy whose host names carry console tickets.
-  const spiceProxy = config.spiceProxyPort === undefined ? undefined : createSpiceProxy({
+  // Its tunnels speak TLS with a certificate from Floe's own CA (server/host/spice-tls.ts).
+  const spiceTls = config.spiceProxyPort === undefined ? undefined : ensureSpiceTls(config.dataDir);
+  const spiceProxy = spiceTls === undefined ? undefined : createSpiceProxy({
+    tls: { key: spiceTls.key, cert: spiceTls.cert },
     onRefusal: (_status, reason) => runtime.metrics.consoleRefused(reason),
     resolve: (authority, req) => runtime.consoles.resolveRemoteViewer(ticketFromAuthority(authority), req),
     onSessionEnd: runtime.consoles.sessionEnded,
   });
-  if (spiceProxy) {
+  if (spiceProxy && spiceTls) {
     runtime.consoles.attach(spiceProxy);
     await new Promise<void>((resolve) => spiceProxy.server.listen(config.spiceProxyPort, config.host, resolve));
     const proxyAddress = spiceProxy.server.address();
     const proxyPort = typeof proxyAddress === 'object' && proxyAddress ? proxyAddress.port : config.spiceProxyPort!;
-    runtime.spiceProxy = { host: config.spiceProxyHost, port: proxyPort };
+    runtime.spiceProxy = { host: config.spiceProxyHost, port: proxyPort, tls: { ca: spiceTls.ca, subject: spiceTls.subject } };
     log.info({ port: proxyPort }, 'SPICE proxy for remote-viewer is listening');
   }
 

@@ -67,7 +67,7 @@ export interface FloeRuntime {
   metrics: FloeMetrics;
   consoles: LiveConsoles;
   /** Where remote-viewer reaches this Floe's SPICE CONNECT proxy, when it runs. */
-  spiceProxy?: { host: string; port: number };
+  spiceProxy?: { host: string; port: number; tls: { ca: string; subject: string } };
   audit(entry: AuditEntry): Promise<void>;
   /** Deletes spent tickets, sign-ins ended long ago and old throttle rows (also on a schedule: startPruning). */
   prune(): Promise<void>;

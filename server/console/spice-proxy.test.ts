@@ -3,13 +3,19 @@
  * ways after its SPICE link message; a refused one gets its HTTP status, its socket is
  * destroyed and nothing is connected; plain requests get 405; channels are admitted like the
  * relay's (main first; the main tunnel's end closes the rest); connections are bounded per
- * address, by a handshake deadline and by an idle timeout.
+ * address, by a handshake deadline and by an idle timeout. With TLS (Floe's own CA), the
+ * tunnel is checked the way remote-viewer checks it (CA, host-subject) and clear text is refused.
  */
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
+import fs from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
 import { test } from 'node:test';
+import tls from 'node:tls';
+import { ensureSpiceTls } from '../host/spice-tls';
 import { parseSpiceLink, SPICE_LINK_BYTES, spiceChannelTypes } from './link-header';
 import { createSpiceProxy, type SpiceProxyOptions, ticketFromAuthority } from './spice-proxy';
 
@@ -203,4 +209,36 @@ test('bounds: connections per address, a handshake deadline, an idle timeout', a
   const started = Date.now();
   await closed(idle);
   assert.ok(Date.now() - started >= 300, 'the idle timeout, not the handshake deadline, closed the tunnel');
+});
+
+test('with TLS, the tunnel is a TLS server remote-viewer can check (Floe CA, host-subject); plain bytes are refused', async (t) => {
+  const folder = fs.mkdtempSync(path.join(os.tmpdir(), 'floe-spice-tls-'));
+  t.after(() => fs.rmSync(folder, { recursive: true, force: true }));
+  const certificates = ensureSpiceTls(folder);
+  const { port, refusals, desktopSockets } = await proxyAndDesktop(t, { tls: { key: certificates.key, cert: certificates.cert } });
+
+  const opened = await connectThrough(port, `${TICKET}.console.floe:5901`);
+  assert.equal(opened.status, 200);
+  const secure = tls.connect({ socket: opened.socket, ca: certificates.ca, checkServerIdentity: () => undefined });
+  await once(secure, 'secureConnect');
+  assert.equal(secure.authorized, true, `the CA in the .vv verifies the proxy: ${secure.authorizationError ?? ''}`);
+  assert.equal(`CN=${secure.getPeerCertificate().subject.CN}`, certificates.subject, 'host-subject matches');
+  secure.write(link(spiceChannelTypes.main));
+  const [echoed] = (await once(secure, 'data')) as [Buffer];
+  assert.equal(parseSpiceLink(echoed)?.channelType, spiceChannelTypes.main, 'the link message went through, decrypted, to the desktop');
+  assert.equal(desktopSockets.length, 1);
+  secure.destroy();
+
+  // A client that skips TLS sends a link message in clear: it never reaches a desktop.
+  const plain = await connectThrough(port, `${TICKET}.console.floe:5901`);
+  plain.socket.write(link(spiceChannelTypes.main));
+  await closed(plain.socket);
+  assert.equal(desktopSockets.length, 1, 'nothing was connected for the clear-text tunnel');
+  await waitFor(() => refusals.length > 0, 'the refusal to be reported');
+  assert.deepEqual(refusals, ['400 TLS handshake failed']);
+
+  // Files: the CA and keys are root's only, made once.
+  for (const name of fs.readdirSync(certificates.folder)) assert.equal(fs.statSync(path.join(certificates.folder, name)).mode & 0o777, 0o600, name);
+  assert.equal(fs.statSync(certificates.folder).mode & 0o777, 0o700);
+  assert.equal(ensureSpiceTls(folder).ca, certificates.ca, 'the CA is kept across starts');
 });

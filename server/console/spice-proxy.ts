@@ -10,9 +10,18 @@
  * Bounds: connections per client address and in total, a deadline from accepting a connection
  * to its link message, an idle timeout on tunnels, tunnels per session. Like the relay it
  * knows nothing of the broker: it only gets `resolve`.
+ *
+ * TLS (`tls` option, as Floe runs it): after the 200 the tunnel is a TLS server with Floe's
+ * certificate (server/host/spice-tls.ts), which remote-viewer checks against the `.vv` file's
+ * `ca` and `host-subject` (`secure-channels=all`). The proxy ends the TLS, so the gate still
+ * reads each channel's link message and the SPICE password never crosses the network in
+ * clear; the last hop to QEMU stays on loopback, like the browser relay's. The CONNECT line
+ * itself is plain HTTP (remote-viewer speaks no HTTPS to a proxy): it carries a ticket that
+ * admits one console session only.
  */
 import http from 'node:http';
 import net from 'node:net';
+import tls from 'node:tls';
 import type { Duplex } from 'node:stream';
 import { refuseUpgrade } from './http-refusal';
 import { couldStartSpiceLink, parseSpiceLink, SPICE_LINK_BYTES, spiceChannelTypes } from './link-header';
@@ -35,6 +44,8 @@ export interface SpiceProxyOptions {
   idleTimeoutMs?: number;
   /** Tunnels (and CONNECTs being admitted) per console session. Default 8. */
   maxTunnelsPerSession?: number;
+  /** Speak TLS inside every tunnel with this key and certificate (PEM). Default: plain. */
+  tls?: { key: string; cert: string };
 }
 
 export interface SpiceProxy {
@@ -65,6 +76,7 @@ export function createSpiceProxy(options: SpiceProxyOptions): SpiceProxy {
   const handshakeTimeoutMs = options.handshakeTimeoutMs ?? 10_000;
   const idleTimeoutMs = options.idleTimeoutMs ?? 3_600_000;
   const maxTunnelsPerSession = options.maxTunnelsPerSession ?? 8;
+  const secureContext = options.tls ? tls.createSecureContext({ key: options.tls.key, cert: options.tls.cert, minVersion: 'TLSv1.2' }) : undefined;
   const sessions = new Map<string, ProxySession>();
   const liveSessions = new Set<ProxySession>();
   const connections = new Set<net.Socket>();
@@ -135,9 +147,25 @@ export function createSpiceProxy(options: SpiceProxyOptions): SpiceProxy {
   });
 
   /** Answers 200, reads the link message, asks the admission, then connects and pipes. */
-  function openTunnel(session: ProxySession, admission: ConsoleAdmission, client: net.Socket, head: Buffer): void {
+  function openTunnel(session: ProxySession, admission: ConsoleAdmission, raw: net.Socket, head: Buffer): void {
     session.pending += 1;
+    raw.write('HTTP/1.1 200 Connection Established\r\n\r\n');
+    let client = raw;
     let linkBytes = head;
+    if (secureContext) {
+      // Bytes that came with the CONNECT are the start of the TLS handshake.
+      if (head.length > 0) raw.unshift(head);
+      linkBytes = Buffer.alloc(0);
+      const secure = new tls.TLSSocket(raw, { isServer: true, secureContext });
+      let established = false;
+      secure.once('secure', () => (established = true));
+      secure.on('error', () => {
+        // A client that does not trust this certificate (or speaks no TLS) ends here.
+        if (!established) report(400, 'TLS handshake failed');
+        secure.destroy();
+      });
+      client = secure;
+    }
     let settled = false;
     const settle = (): void => {
       if (settled) return;
@@ -177,16 +205,15 @@ export function createSpiceProxy(options: SpiceProxyOptions): SpiceProxy {
       if (refusal !== undefined) return refuseChannel(refusal);
       settle();
       client.pause();
-      connectDesktop(session, admission, client, linkBytes, link.channelType === spiceChannelTypes.main);
+      connectDesktop(session, admission, client, raw, linkBytes, link.channelType === spiceChannelTypes.main);
     };
     client.on('close', onEarlyClose);
     client.on('data', onData);
-    client.write('HTTP/1.1 200 Connection Established\r\n\r\n');
     if (linkBytes.length > 0) tryLink();
   }
 
-  function connectDesktop(session: ProxySession, admission: ConsoleAdmission, client: net.Socket, firstBytes: Buffer, isMain: boolean): void {
-    clearTimeout(handshakeTimers.get(client));
+  function connectDesktop(session: ProxySession, admission: ConsoleAdmission, client: net.Socket, raw: net.Socket, firstBytes: Buffer, isMain: boolean): void {
+    clearTimeout(handshakeTimers.get(raw));
     if (session.tunnels.size === 0 && session.channels === 0) session.startedAt = Date.now();
     session.tunnels.add(client);
     session.channels += 1;

@@ -19,3 +19,20 @@ export async function recordAudit(db: Kysely<Database>, entry: AuditEntry): Prom
     .values({ at: Date.now(), actor: entry.actor, action: entry.action, target: entry.target ?? null, detail })
     .execute();
 }
+
+/** The newest entry of `action` by `actor` on `target` since `since` (ms), or undefined. */
+export async function latestAudit(
+  db: Kysely<Database>,
+  query: { actor: string; action: string; target: string; since: number },
+): Promise<{ at: number; detail: string | null } | undefined> {
+  return db
+    .selectFrom('audit_log')
+    .select(['at', 'detail'])
+    .where('actor', '=', query.actor)
+    .where('action', '=', query.action)
+    .where('target', '=', query.target)
+    .where('at', '>=', query.since)
+    .orderBy('at', 'desc')
+    .limit(1)
+    .executeTakeFirst();
+}

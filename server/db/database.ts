@@ -37,7 +37,14 @@ export async function openDatabase(options: { dataDir: string; databaseUrl?: str
   } else {
     engine = 'sqlite';
     const file = url ? url.replace(/^sqlite:(\/\/)?/, '') : path.join(options.dataDir, 'floe.sqlite');
-    fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+    fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true, mode: 0o700 });
+    // Password hashes live here: root's only. SQLite gives -wal and -shm the file's mode.
+    if (file !== ':memory:') {
+      fs.closeSync(fs.openSync(file, 'a', 0o600));
+      for (const part of [file, `${file}-wal`, `${file}-shm`]) {
+        if (fs.existsSync(part)) fs.chmodSync(part, 0o600);
+      }
+    }
     const sqlite = new Sqlite(file);
     sqlite.pragma('journal_mode = WAL');
     sqlite.pragma('busy_timeout = 5000');

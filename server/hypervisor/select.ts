@@ -10,6 +10,7 @@ import { loadHostsFile } from './libvirt/hosts';
 import { LibvirtHypervisor } from './libvirt/libvirt-hypervisor';
 import { demoTemplate } from './qemu/demo-template';
 import { defaultRuntimeDir } from './qemu/qemu-command';
+import { resolveConfinement } from './qemu/qemu-confinement';
 import { QemuHypervisor } from './qemu/qemu-hypervisor';
 import { TemplateSnapshots } from './qemu/template-snapshot';
 import type { Hypervisor, SnapshotSource } from './types';
@@ -33,6 +34,7 @@ export function selectHypervisor(config: FloeConfig, options: { bootTimeoutMs?: 
   const qemu = new QemuHypervisor({
     dataDir: path.join(config.dataDir, 'vms'),
     runtimeDir: defaultRuntimeDir(path.join(config.dataDir, 'vms'), config.runtimeRoot),
+    confinement: resolveConfinement(config.qemuUser),
     accelerator: config.accelerator,
     probeKernel: demo.kernel && demo.initrd ? { kernel: demo.kernel, initrd: demo.initrd } : undefined,
   });

@@ -156,8 +156,11 @@ export function buildQemuArgs(launch: QemuLaunch): string[] {
     'qemu-xhci,id=usb',
     '-device',
     'usb-tablet,bus=usb.0',
+    // auto-read-only off: the disk stays open read-write from start (as root) to exit. With it
+    // on, saving or restoring a snapshot reopens the file by path, which QEMU, no longer root
+    // (-runas, qemu-confinement.ts), may not do: "bdrv_inactivate_all() failed".
     '-drive',
-    `file=${escapeOptionValue(paths.disk)},if=virtio,format=qcow2`,
+    `file=${escapeOptionValue(paths.disk)},if=virtio,format=qcow2,file.auto-read-only=off`,
     '-chardev',
     `file,id=serial0,path=${escapeOptionValue(paths.serialLog)}`,
     '-serial',

@@ -11,6 +11,9 @@
  * process-check.ts): when /proc cannot be read (Floe out of file handles...) a VM is left as
  * it is, with a warning, and looked at again on the next check; a disk is deleted only once
  * no process has it open.
+ *
+ * Confinement (qemu-confinement.ts): QEMU runs as the QEMU user with a sandbox and a bare
+ * environment; desktop folders are 0700 and disks 0600, root's, opened by QEMU before it drops.
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -40,6 +43,15 @@ import {
   waitForProcessExit,
 } from './process-check';
 import { QmpClient, QmpClosedError } from './qmp-client';
+import {
+  type QemuConfinement,
+  confinementArgs,
+  handToQemu,
+  openRuntimeFolderForQemu,
+  privateQemuPath,
+  qemuEnvironment,
+  resolveConfinement,
+} from './qemu-confinement';
 import {
   DESKTOP_FILES,
   type DesktopPaths,
@@ -74,6 +86,8 @@ export interface QemuHypervisorOptions {
    * tests and tools that watch a live Floe. Default false.
    */
   observeOnly?: boolean;
+  /** Who QEMU runs as (default: resolveConfinement(), the floe-qemu user when Floe is root). */
+  confinement?: QemuConfinement;
 }
 
 /** What vm.json holds: the VmInfo plus what waitReady needs after a reset. */
@@ -131,6 +145,7 @@ export class QemuHypervisor implements Hypervisor {
   private readonly listeners: VmExitListener[] = [];
   private decision: Promise<AcceleratorDecision> | undefined;
   private readonly observeOnly: boolean;
+  readonly confinement: QemuConfinement;
 
   constructor(options: QemuHypervisorOptions) {
     this.dataDir = options.dataDir;
@@ -143,11 +158,28 @@ export class QemuHypervisor implements Hypervisor {
     this.runtimeDir = options.runtimeDir ?? defaultRuntimeDir(this.dataDir);
     // At start, not at the first desktop: a folder whose socket paths cannot work stops Floe here.
     checkRuntimeDir(this.runtimeDir);
+    this.confinement = options.confinement ?? resolveConfinement();
+    let blocked: string[];
     try {
       fs.mkdirSync(this.runtimeDir, { recursive: true, mode: 0o700 });
+      blocked = openRuntimeFolderForQemu(this.runtimeDir, this.confinement.user);
     } catch (error) {
       throw new Error(`cannot create the runtime folder for QEMU's sockets ${this.runtimeDir}: ${(error as Error).message}`);
     }
+    if (!this.observeOnly) qemuLog.info({ qemuUser: this.confinement.user?.name ?? null }, this.confinement.note);
+    if (blocked.length > 0) {
+      qemuLog.warn({ blocked }, `the QEMU user cannot pass ${blocked.join(', ')}: template snapshots and screen dumps will fail; use a runtime folder under /run (FLOE_RUNTIME_DIR)`);
+    }
+  }
+
+  /** A random path in the runtime folder for a file QEMU opens after dropping root (see qemu-confinement.ts). */
+  privateQemuPath(prefix: string, suffix: string): string {
+    return privateQemuPath(this.runtimeDir, prefix, suffix);
+  }
+
+  /** Gives a file Floe made for QEMU to the QEMU user (0600). */
+  handToQemu(file: string): Promise<void> {
+    return handToQemu(file, this.confinement.user);
   }
 
   /** The accelerator new VMs get, and why; resolved once per instance and logged then. */
@@ -187,7 +219,7 @@ export class QemuHypervisor implements Hypervisor {
       await checkTemplateFiles(template);
       const newDesktop = !fs.existsSync(paths.disk);
       try {
-        await fs.promises.mkdir(paths.folder, { recursive: true });
+        await fs.promises.mkdir(paths.folder, { recursive: true, mode: 0o700 });
         await fs.promises.mkdir(paths.sockets, { recursive: true, mode: 0o700 });
         // A desktop without a disk yet is a clone of the template's snapshot, when there is one.
         let restore = snapshot && newDesktop && isSnapshotUsable(snapshot) ? snapshot : undefined;
@@ -319,9 +351,20 @@ export class QemuHypervisor implements Hypervisor {
     return found;
   }
 
-  /** Writes the guest's screen to `ppmPath` (PPM) with QMP screendump. */
+  /**
+   * Writes the guest's screen to `ppmPath` (PPM) with QMP screendump. QEMU (no longer root)
+   * writes to a file Floe made for it in the runtime folder; Floe copies it to `ppmPath`.
+   */
   async screendump(id: string, ppmPath: string): Promise<void> {
-    await this.withQmp(id, (qmp) => qmp.execute('screendump', { filename: ppmPath }));
+    const dump = this.privateQemuPath('screen', '.ppm');
+    try {
+      await fs.promises.writeFile(dump, '', { mode: 0o600, flag: 'wx' });
+      await this.handToQemu(dump);
+      await this.withQmp(id, (qmp) => qmp.execute('screendump', { filename: dump }));
+      await fs.promises.copyFile(dump, ppmPath);
+    } finally {
+      await fs.promises.rm(dump, { force: true });
+    }
   }
 
   /** Sends keys as QEMU key codes (qcodes, e.g. ['ctrl', 'alt', 'delete']) pressed together. */
@@ -424,17 +467,22 @@ export class QemuHypervisor implements Hypervisor {
     spicePort: number,
     restore?: TemplateSnapshotRef,
   ): Promise<VmInfo> {
-    const args = buildQemuArgs({ id, paths, template, accelerator, spiceHost: this.spiceHost, spicePort });
+    const args = [...buildQemuArgs({ id, paths, template, accelerator, spiceHost: this.spiceHost, spicePort }), ...confinementArgs(this.confinement)];
     // A clone reads the saved state from an inherited descriptor (QEMU opens and spawns nothing).
     if (restore) args.push('-incoming', 'fd:3');
-    const logFd = fs.openSync(paths.qemuLog, 'w');
+    // QEMU would make the serial log with its umask's mode: made here, 0600, it keeps that mode.
+    fs.closeSync(fs.openSync(paths.serialLog, 'a', 0o600));
+    fs.chmodSync(paths.serialLog, 0o600);
+    const logFd = fs.openSync(paths.qemuLog, 'w', 0o600);
+    fs.fchmodSync(logFd, 0o600);
     let stateFd: number | undefined;
     let child: ChildProcess;
     try {
       if (restore) stateFd = fs.openSync(restore.stateFile, 'r');
       const stdio = stateFd === undefined ? ['ignore', logFd, logFd] : ['ignore', logFd, logFd, stateFd];
       // Own session and process group: QEMU outlives Floe, even a Floe killed with -9.
-      child = spawn(QEMU_BINARY, args, { detached: true, stdio: stdio as ('ignore' | number)[], cwd: paths.folder });
+      // A bare environment: none of Floe's secrets reach QEMU (qemu-confinement.ts).
+      child = spawn(QEMU_BINARY, args, { detached: true, stdio: stdio as ('ignore' | number)[], cwd: paths.folder, env: qemuEnvironment() });
     } finally {
       fs.closeSync(logFd);
       if (stateFd !== undefined) fs.closeSync(stateFd);
@@ -814,7 +862,8 @@ async function ensureOverlayDisk(disk: string, baseImage: string): Promise<void>
   if (fs.existsSync(disk)) return;
   const partial = `${disk}.partial`;
   try {
-    await execFileAsync('qemu-img', ['create', '-q', '-f', 'qcow2', '-F', 'qcow2', '-b', baseImage, partial]);
+    await execFileAsync('qemu-img', ['create', '-q', '-f', 'qcow2', '-F', 'qcow2', '-b', baseImage, partial], { env: qemuEnvironment() });
+    await fs.promises.chmod(partial, 0o600); // a person's files: root's only (QEMU opens it before it drops root)
     await fs.promises.rename(partial, disk);
   } catch (error) {
     await fs.promises.rm(partial, { force: true }).catch(() => undefined);
@@ -862,7 +911,7 @@ async function readRecord(paths: DesktopPaths): Promise<VmRecord | undefined> {
 
 async function writeRecord(paths: DesktopPaths, record: VmRecord): Promise<void> {
   const partial = `${paths.vmRecord}.partial`;
-  await fs.promises.writeFile(partial, `${JSON.stringify(record, null, 2)}\n`);
+  await fs.promises.writeFile(partial, `${JSON.stringify(record, null, 2)}\n`, { mode: 0o600 });
   await fs.promises.rename(partial, paths.vmRecord);
 }
 

@@ -3,7 +3,9 @@
  * QEMU version, the shape of the QEMU command line and a version label) Floe boots a template
  * VM once, waits for it to be ready, lets it settle, pauses it and saves its state with QMP
  * `migrate` to a unix socket that Floe listens on and writes to a file (QEMU itself spawns
- * nothing and opens no file, so this works under a sandbox). The template VM's overlay is kept
+ * nothing and opens no file, so this works under `-sandbox spawn=deny`). QEMU no longer runs as
+ * root then (`-runas`): the socket is made for the QEMU user under a random name in a folder it
+ * can pass but not list (qemu-confinement.ts), so no other desktop's QEMU can reach it. The template VM's overlay is kept
  * next to the state as the frozen disk layer the RAM belongs to. A clone is a new overlay of
  * that layer, started with `-incoming fd:3` on the state file (see qemu-hypervisor.ts).
  *
@@ -17,7 +19,6 @@ import { createHash } from 'node:crypto';
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { promisify } from 'node:util';
@@ -138,16 +139,22 @@ export async function waitForMigration(qmp: QmpRunner, timeoutMs: number, pollMs
 }
 
 /**
- * Pauses the VM and saves its state to `stateFile` through a unix socket Floe listens on at
- * `socketPath`. The VM stays paused. Returns the size written.
+ * Pauses the VM and saves its state to `stateFile` (0600) through a unix socket Floe listens on
+ * at `socketPath`, handed to QEMU's user by `handToQemu`. The VM stays paused. Returns the size written.
  */
-export async function saveVmState(qmp: QmpRunner, socketPath: string, stateFile: string, timeoutMs = 120_000): Promise<number> {
+export async function saveVmState(
+  qmp: QmpRunner,
+  socketPath: string,
+  stateFile: string,
+  handToQemu: (file: string) => Promise<void>,
+  timeoutMs = 120_000,
+): Promise<number> {
   await fs.promises.rm(socketPath, { force: true });
   const server = net.createServer();
   const written = new Promise<void>((resolve, reject) => {
     server.once('connection', (socket) => {
       server.close();
-      pipeline(socket, fs.createWriteStream(stateFile)).then(resolve, reject);
+      pipeline(socket, fs.createWriteStream(stateFile, { mode: 0o600 })).then(resolve, reject);
     });
     server.once('error', reject);
   });
@@ -156,10 +163,8 @@ export async function saveVmState(qmp: QmpRunner, socketPath: string, stateFile:
     server.once('error', reject);
     server.listen(socketPath);
   });
-  // QEMU may run as another user (-runas): the socket belongs to whoever owns the VM's folder.
-  const folder = await fs.promises.stat(path.dirname(socketPath));
-  await fs.promises.chown(socketPath, folder.uid, folder.gid).catch(() => undefined);
-  await fs.promises.chmod(socketPath, 0o660);
+  // QEMU runs as its own user (-runas): the socket is that user's, 0600.
+  await handToQemu(socketPath);
   try {
     await qmp('migrate-set-parameters', { 'max-bandwidth': SAVE_BANDWIDTH_BYTES });
     await qmp('stop');
@@ -182,6 +187,9 @@ export interface SnapshotHost {
   stop(id: string): Promise<void>;
   destroy(id: string): Promise<void>;
   desktopFolder(id: string): string;
+  /** A random path QEMU can reach after dropping root, and handing a file there to QEMU's user. */
+  privateQemuPath(prefix: string, suffix: string): string;
+  handToQemu(file: string): Promise<void>;
 }
 
 export interface TemplateSnapshotsOptions {
@@ -283,7 +291,7 @@ export class TemplateSnapshots implements SnapshotSource {
     snapshotLog.info({ key, version, vm: vmId }, 'building template snapshot');
     try {
       await removeAbandonedBuilds(this.root, key);
-      await fs.promises.mkdir(files.folder, { recursive: true });
+      await fs.promises.mkdir(files.folder, { recursive: true, mode: 0o700 });
       await this.host.destroy(vmId);
       await this.host.start({ id: vmId, template });
       await this.host.waitReady(vmId, template.readiness, this.bootTimeoutMs);
@@ -291,13 +299,12 @@ export class TemplateSnapshots implements SnapshotSource {
       const vmFolder = this.host.desktopFolder(vmId);
       const partial = `${files.stateFile}.partial`;
       const qmp: QmpRunner = (command, args) => this.host.qmpCommand(vmId, command, args);
-      // The VM's folder holds the socket unless its path is too long for one (108 bytes).
-      let socketPath = path.join(vmFolder, 'migrate.sock');
-      if (Buffer.byteLength(socketPath) > 100) socketPath = path.join(os.tmpdir(), `floe-save-${key.slice(0, 12)}-${process.pid}.sock`);
-      const stateBytes = await saveVmState(qmp, socketPath, partial);
+      // In the runtime folder, whose paths fit a socket (checkRuntimeDir).
+      const socketPath = this.host.privateQemuPath('save', '.sock');
+      const stateBytes = await saveVmState(qmp, socketPath, partial, (file) => this.host.handToQemu(file));
       await this.host.stop(vmId);
       await moveFile(path.join(vmFolder, 'disk.qcow2'), files.frozenDisk);
-      await fs.promises.chmod(files.frozenDisk, 0o444);
+      await fs.promises.chmod(files.frozenDisk, 0o400); // read-only, root's: QEMU opens it before it drops root
       await fs.promises.rename(partial, files.stateFile);
       const meta: SnapshotMeta = {
         key,
@@ -309,11 +316,11 @@ export class TemplateSnapshots implements SnapshotSource {
         buildMs: Date.now() - started,
       };
       // Into place under names of this build; meta.json, renamed last, makes it current.
-      await fs.promises.mkdir(final.folder, { recursive: true });
+      await fs.promises.mkdir(final.folder, { recursive: true, mode: 0o700 });
       const ref: TemplateSnapshotRef = { key, stateFile: path.join(final.folder, meta.stateFile), frozenDisk: path.join(final.folder, meta.frozenDisk) };
       await fs.promises.rename(files.frozenDisk, ref.frozenDisk);
       await fs.promises.rename(files.stateFile, ref.stateFile);
-      await fs.promises.writeFile(`${final.metaFile}.${buildId}`, `${JSON.stringify(meta, null, 2)}\n`);
+      await fs.promises.writeFile(`${final.metaFile}.${buildId}`, `${JSON.stringify(meta, null, 2)}\n`, { mode: 0o600 });
       await fs.promises.rename(`${final.metaFile}.${buildId}`, final.metaFile);
       await fs.promises.rm(final.badFile, { force: true });
       await fs.promises.rm(files.folder, { recursive: true, force: true });
