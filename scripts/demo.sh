@@ -11,5 +11,6 @@ if [ ! -f .next/BUILD_ID ] || [ -n "$(find app components lib server types proxy
   echo "==> Building the web app"
   npx next build
 fi
-export FLOE_DEMO=1 NODE_ENV=production
+# FLOE_DESKTOP_TEMPLATE=1: build the graphical template in the background, then add the Desktop pool.
+export FLOE_DEMO=1 FLOE_DESKTOP_TEMPLATE=1 NODE_ENV=production
 exec npx tsx server/main.ts
