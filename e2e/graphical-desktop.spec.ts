@@ -3,7 +3,8 @@
  * the browser, against real QEMU. Floe runs with one instant pool of that template: the
  * template VM boots once (about 45 s under TCG) and is saved; every test's desktop is a clone
  * of it, on screen in about a second. Skipped, saying why, when the image has not been built
- * (scripts/test.sh builds it before the browser tests).
+ * (`bash guest/build-desktop.sh`; scripts/test.sh does not build it yet: this spec is not green,
+ * the guest's screen stays black, see the notes of issue 10).
  *
  * What reaches the guest is proved by the guest writing to its serial port (the desktop user
  * may write to /dev/ttyS0), read from the desktop's serial log.
@@ -13,7 +14,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { BrowserContext, Page } from '@playwright/test';
-import { PoolDefinitionSchema, templateOf } from '../server/broker/pools';
+import { desktopDemoPool, templateOf } from '../server/broker/pools';
 import { versionLabel } from '../server/broker/template-versions';
 import { desktopImageBuilt } from '../server/hypervisor/qemu/desktop-template';
 import { QemuHypervisor } from '../server/hypervisor/qemu/qemu-hypervisor';
@@ -21,17 +22,8 @@ import { snapshotFiles, snapshotKey } from '../server/hypervisor/qemu/template-s
 import { type StartedFloe, cleanUpDataDir, expect, signIn, startFloe, stopFloe, test } from './fixtures';
 
 const imageDir = process.env.FLOE_IMAGE_DIR ?? path.resolve('.data', 'images');
-const pool = PoolDefinitionSchema.parse({
-  name: 'desktop',
-  title: 'Desktop',
-  kind: 'stateless',
-  template: 'desktop',
-  memoryMiB: 2048,
-  vcpus: 2,
-  spares: 0,
-  maxSize: 4,
-  graceMinutes: 0,
-});
+/** The demo's Desktop pool: stateless, 2 GiB, 2 vCPUs, instant clones. */
+const pool = desktopDemoPool;
 
 /** Where Xfce's Applications menu button is, and its first entry, in guest pixels (1024x768 screen). */
 const MENU_BUTTON = { x: 14, y: 12 };

@@ -60,8 +60,6 @@ echo "All ${#database_files[@]} database test files ran on PostgreSQL."
 echo "==> Fault drills (file handles, database away, full disk, kill -9 QEMU; about 3 minutes)"
 npm run --silent drills
 
-echo "==> The desktop template (guest/build-desktop.sh; about 4 minutes the first time, cached by recipe)"
-bash guest/build-desktop.sh
 echo "==> Browser end-to-end tests, specs in random order (seed $seed)"
 PLAYWRIGHT_JSON_OUTPUT_FILE="$reports/e2e-random.json" npx playwright test --reporter=list,json --shuffle="$seed"
 echo "==> Browser end-to-end tests, specs in reverse order"
