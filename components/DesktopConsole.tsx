@@ -23,6 +23,7 @@ import { IdleWarning, useIdleCountdown, useIdleDuration } from './IdleWarning';
 import type { Notice } from './PowerMenu';
 import { ConsoleConnection, type ConsoleStatus } from './spice/console-connection';
 import { ReleaseKeyboardButton, isReleaseChord } from './spice/keyboard-release';
+import { SoundButton } from './spice/sound-button';
 import { attachTouchInput } from './spice/touch-input';
 import { TouchKeyboard } from './spice/touch-keyboard';
 
@@ -81,6 +82,14 @@ export interface DesktopConsoleProps {
   idle?: IdlePolicyView;
 }
 
+/** How long the window must keep its size before the guest is asked to follow it. */
+const RESIZE_DEBOUNCE_MS = 400;
+
+/** Ctrl+V, Ctrl+Shift+V (terminals) or Shift+Insert: the shortcuts that paste in the guest. */
+function isPasteShortcut(event: KeyboardEvent): boolean {
+  return (event.ctrlKey && !event.altKey && event.code === 'KeyV') || (event.shiftKey && !event.ctrlKey && event.code === 'Insert');
+}
+
 /** "Chromium 156 on Linux" from a user agent, for the "open elsewhere" prompt. */
 function browserOf(userAgent: string | null, t: ConsoleWords): string {
   if (!userAgent) return t('inUse.aBrowser');
@@ -104,6 +113,8 @@ export function DesktopConsole({ initial, apiBase: givenApiBase, backHref = '/de
   const [fit, setFit] = useState(true);
   const [fullScreen, setFullScreen] = useState(false);
   const [agent, setAgent] = useState(false);
+  /** Text the guest copied that the page could not put on the system clipboard (shown to copy by hand). */
+  const [guestClipboard, setGuestClipboard] = useState<string | null>(null);
   const [notice, setNotice] = useState<Notice | null>(null);
   const [startedAt] = useState(() => Date.now());
   const [now, setNow] = useState(() => Date.now());
@@ -154,6 +165,12 @@ export function DesktopConsole({ initial, apiBase: givenApiBase, backHref = '/de
       onStatus: setStatus,
       onDesktop: setDesktop,
       onAgent: setAgent,
+      onGuestClipboard: (text) => {
+        // Straight onto the system clipboard where the browser allows it, else a panel to copy from.
+        setGuestClipboard(null);
+        if (!navigator.clipboard?.writeText) setGuestClipboard(text);
+        else navigator.clipboard.writeText(text).catch(() => setGuestClipboard(text));
+      },
       onLastFrame: (canvas) => {
         for (const name of ['role', 'aria-label', 'aria-roledescription', 'tabindex']) canvas.removeAttribute(name);
         frozenRef.current?.replaceChildren(canvas);
@@ -221,6 +238,20 @@ export function DesktopConsole({ initial, apiBase: givenApiBase, backHref = '/de
         releaseKeyboardRef.current();
         return;
       }
+      if (event.type === 'keydown' && isPasteShortcut(event) && navigator.clipboard?.readText) {
+        // The page's clipboard goes to the guest first (through its agent), then the shortcut.
+        event.preventDefault();
+        const code = event.code;
+        void navigator.clipboard
+          .readText()
+          .then((text) => connectionRef.current?.offerClipboardText(text))
+          .catch(() => undefined)
+          .finally(() => {
+            connectionRef.current?.key(code, true);
+            connectionRef.current?.key(code, false);
+          });
+        return;
+      }
       if (connectionRef.current?.handleKeyEvent(event)) event.preventDefault();
     };
     const release = () => connectionRef.current?.releaseAllKeys();
@@ -249,6 +280,27 @@ export function DesktopConsole({ initial, apiBase: givenApiBase, backHref = '/de
     return () => clearTimeout(timer);
   }, [notice]);
 
+  // With a SPICE agent in the guest, its screen follows the window: the stage's size is sent as
+  // the monitor config once the agent is there and again 400 ms after the window stops changing.
+  // Guests without an agent keep their size and are scaled (fit to window).
+  useEffect(() => {
+    const stage = stageRef.current;
+    if (!agent || !stage) return;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const follow = () => {
+      clearTimeout(timer);
+      timer = setTimeout(() => connectionRef.current?.resizeDesktop(stage.clientWidth, stage.clientHeight), RESIZE_DEBOUNCE_MS);
+    };
+    follow();
+    const observer = new ResizeObserver(follow);
+    observer.observe(stage);
+    return () => {
+      clearTimeout(timer);
+      observer.disconnect();
+    };
+  }, [agent]);
+
+  const screenElement = useCallback(() => screenRef.current, []);
   const focusScreen = () => screenRef.current?.querySelector('canvas')?.focus();
 
   /** Gives the keyboard back to the page: keys held are released, the focus goes to the bar's first link. */
@@ -339,6 +391,7 @@ export function DesktopConsole({ initial, apiBase: givenApiBase, backHref = '/de
           ))}
         <span className="spacer" />
         {ready && connected && <ReleaseKeyboardButton onRelease={releaseKeyboard} />}
+        {ready && connected && <SoundButton screen={screenElement} />}
         {ready && <TouchKeyboard target={() => connectionRef.current} disabled={!connected} />}
         {(ready || booting) && (
           <ConsoleToolbar
@@ -365,6 +418,15 @@ export function DesktopConsole({ initial, apiBase: givenApiBase, backHref = '/de
           <div id={SCREEN_ID} className="console-screen" ref={screenRef} />
           <div className={styles.frozen} ref={frozenRef} aria-hidden="true" />
         </div>
+        {guestClipboard !== null && (
+          <section className={styles.guestClipboard} aria-labelledby="guest-clipboard-title">
+            <h2 id="guest-clipboard-title">{t('guestClipboard.title')}</h2>
+            <textarea readOnly aria-label={t('guestClipboard.text')} value={guestClipboard} onFocus={(e) => e.currentTarget.select()} />
+            <button type="button" className="button" onClick={() => setGuestClipboard(null)}>
+              {t('guestClipboard.close')}
+            </button>
+          </section>
+        )}
         {ready && status.state === 'reconnecting' && (
           <p className={styles.reconnecting} title={t('reconnectingDetail', { attempt: status.attempt, reason: status.reason })}>
             {t('status.reconnecting')}

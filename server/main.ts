@@ -10,6 +10,8 @@
 import http from 'node:http';
 import next from 'next';
 import { ensureDemoAccounts } from './accounts/demo-accounts';
+import { desktopDemoPool } from './broker/pools';
+import { DesktopTemplateBuild } from './desktop-template-build';
 import { checkSignInSettings } from './accounts/services';
 import { loadConfig, repoRoot } from './config';
 import { FileHandleWatch, raiseFileLimit } from './host/file-handles';
@@ -54,6 +56,13 @@ async function main(): Promise<void> {
     if (created.length > 0) {
       console.log(`Demo accounts (name, role, password), also in ${config.dataDir}/demo-accounts.txt:`);
       for (const line of created) console.log(`  ${line}`);
+    }
+    if (!config.poolsFile && process.env.FLOE_DESKTOP_TEMPLATE === '1') {
+      // `npm run demo`: the graphical template builds in the background; its pool appears when it is there.
+      const build = new DesktopTemplateBuild({ repoRoot, imageDir: config.imageDir, log: log.child({ module: 'desktop-template' }) });
+      build.done
+        .then(() => runtime.broker.seedPools([desktopDemoPool]))
+        .catch((error: unknown) => log.error({ err: error }, 'the desktop template could not be built; the Desktop pool stays away'));
     }
   }
 

@@ -37,6 +37,15 @@ class FakeSpiceMainConn {
   resize_window(...args: number[]) {
     this.resizes.push(args);
   }
+  // What the agent clipboard module (components/spice/agent-clipboard.ts) wraps, as spice-html5 has them.
+  readonly agentMessages: number[] = [];
+  process_channel_message(): boolean {
+    return false;
+  }
+  announce_agent_capabilities(): void {}
+  send_agent_message(type: number) {
+    this.agentMessages.push(type);
+  }
 }
 
 const fakeSpice = { SpiceMainConn: FakeSpiceMainConn, sendCtrlAltDel: () => {} } as unknown as SpiceModule;

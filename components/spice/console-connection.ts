@@ -14,6 +14,7 @@
  */
 import type { SpiceError, SpiceMainConn, SpiceOutgoingMessage } from '@spice-project/spice-html5';
 import type { DesktopView } from '@/lib/desktops';
+import { type AgentClipboard, type AgentConnection, installAgentClipboard } from './agent-clipboard';
 import { FINAL_CONSOLE_ENDS, isConsoleEndReason } from '@/lib/console-ends';
 import {
   PAUSE_CODE,
@@ -67,6 +68,8 @@ export interface ConsoleConnectionOptions {
   onSessionStart?: () => void;
   /** Called with true when the guest's SPICE agent is there (resize is possible), false when the connection goes. */
   onAgent?: (present: boolean) => void;
+  /** Called with text the guest put on its clipboard (through its SPICE agent). */
+  onGuestClipboard?: (text: string) => void;
   /** Called with the last frame's canvas (detached, id removed) when a connection is torn down. */
   onLastFrame?: (canvas: HTMLCanvasElement) => void;
   /** Where the page is: the WebSocket goes to the same host (default: window.location). */
@@ -130,6 +133,7 @@ export class ConsoleConnection {
   /** Bumped whenever what is in flight must be forgotten (new attempt, stop, end). */
   private generation = 0;
   private connection: SpiceMainConn | undefined;
+  private clipboard: AgentClipboard | undefined;
   private spice: SpiceModule | undefined;
   private retryTimer: ReturnType<typeof setTimeout> | undefined;
   private inputsTimer: ReturnType<typeof setTimeout> | undefined;
@@ -236,6 +240,7 @@ export class ConsoleConnection {
   private teardown(keepLastFrame: boolean): void {
     const connection = this.connection;
     this.connection = undefined;
+    this.clipboard = undefined;
     this.pressed.clear();
     if (connection) this.options.onAgent?.(false);
     const screen = this.options.screen;
@@ -287,6 +292,10 @@ export class ConsoleConnection {
         onagent: () => {
           if (generation === this.generation) this.options.onAgent?.(true);
         },
+      });
+      // Before any message arrives (the WebSocket opens later): the agent hears of the clipboard.
+      this.clipboard = installAgentClipboard(this.connection as unknown as AgentConnection, (text) => {
+        if (generation === this.generation) this.options.onGuestClipboard?.(text);
       });
     } catch (error) {
       if (generation !== this.generation) return;
@@ -429,6 +438,13 @@ export class ConsoleConnection {
     const h = Math.floor(height / 8) * 8;
     if (w < 320 || h < 200) return false;
     connection.resize_window(0, w, h, 32, 0, 0);
+    return true;
+  }
+
+  /** Offers `text` to the guest's clipboard (its next paste gets it). False when there is no agent. */
+  offerClipboardText(text: string): boolean {
+    if (!this.connection?.agent_connected || !this.clipboard) return false;
+    this.clipboard.offerText(text);
     return true;
   }
 

@@ -24,8 +24,8 @@ test('a good file loads, with defaults and image paths relative to the file', ()
     ],
   });
   const [office, kiosk] = loadPoolFile(file);
-  assert.equal(office?.template !== 'demo' && office?.template.baseImage, path.join(dir, 'images/office.qcow2'));
-  assert.deepEqual(office?.template !== 'demo' && office?.template.readiness, { kind: 'delay', seconds: 30 });
+  assert.equal(typeof office?.template === 'object' && office?.template.baseImage, path.join(dir, 'images/office.qcow2'));
+  assert.deepEqual(typeof office?.template === 'object' && office?.template.readiness, { kind: 'delay', seconds: 30 });
   assert.equal(office?.maxSize, 10);
   assert.equal(kiosk?.spares, 2);
 });
@@ -63,7 +63,7 @@ test('templates saved at run time must name files inside the image folder', () =
     fs.symlinkSync(path.join(outside, 'disk.qcow2'), path.join(imageDir, 'link.qcow2'));
     const template = (baseImage: string) => ({ baseImage, readiness: { kind: 'delay' as const, seconds: 1 } });
     const confined = confineTemplate(template('office.qcow2'), imageDir);
-    assert.equal(confined !== 'demo' && confined.baseImage, path.join(fs.realpathSync(imageDir), 'office.qcow2'));
+    assert.equal(typeof confined === 'object' && confined.baseImage, path.join(fs.realpathSync(imageDir), 'office.qcow2'));
     assert.equal(confineTemplate('demo', imageDir), 'demo');
     for (const bad of [path.join(outside, 'disk.qcow2'), '../' + path.basename(outside) + '/disk.qcow2', 'link.qcow2', 'missing.qcow2', '.']) {
       assert.throws(() => confineTemplate(template(bad), imageDir), (error: Error & { status?: number }) => error.status === 400 && /template\.baseImage/.test(error.message), bad);

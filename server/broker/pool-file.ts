@@ -48,7 +48,7 @@ export function loadPoolFile(file: string): PoolDefinition[] {
   }
   const folder = path.dirname(path.resolve(file));
   return parsed.data.pools.map((pool) => {
-    if (pool.template === 'demo') return pool;
+    if (typeof pool.template === 'string') return pool;
     const absolute = (p: string | undefined) => (p === undefined ? undefined : path.resolve(folder, p));
     return {
       ...pool,

@@ -8,6 +8,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { BrokerError } from './errors';
 import { demoTemplate } from '../hypervisor/qemu/demo-template';
+import { desktopTemplate } from '../hypervisor/qemu/desktop-template';
 import type { TemplateSpec } from '../hypervisor/types';
 
 const ReadinessSchema = z.discriminatedUnion('kind', [
@@ -28,7 +29,7 @@ export const PoolDefinitionSchema = z.object({
   name: z.string().regex(/^[a-z0-9][a-z0-9-]{0,39}$/, 'use 1-40 lowercase letters, digits and dashes'),
   title: z.string().min(1).max(80),
   kind: z.enum(['persistent', 'stateless']),
-  template: z.union([z.literal('demo'), DiskTemplateSchema]),
+  template: z.union([z.literal('demo'), z.literal('desktop'), DiskTemplateSchema]),
   memoryMiB: z.number().int().min(64).max(262144).default(256),
   vcpus: z.number().int().min(1).max(64).default(1),
   spares: z.number().int().min(0).max(1000).default(0),
@@ -82,10 +83,27 @@ export const demoPools: PoolDefinition[] = [
   }),
 ];
 
+/**
+ * The demo's graphical pool (Xfce, see guest/build-desktop.sh): fresh desktops, instant clones
+ * of the booted template (a cold boot takes about 45 s under TCG). Added once the image is built.
+ */
+export const desktopDemoPool: PoolDefinition = PoolDefinitionSchema.parse({
+  name: 'desktop',
+  title: 'Desktop',
+  kind: 'stateless',
+  template: 'desktop',
+  memoryMiB: 2048,
+  vcpus: 2,
+  spares: 0,
+  maxSize: 4,
+  graceMinutes: 5,
+});
+
 /** Turns a pool's template into the hypervisor's terms. */
 export function templateOf(pool: PoolDefinition, imageDir: string): TemplateSpec {
   const t = pool.template;
   if (t === 'demo') return { ...demoTemplate(imageDir), memoryMiB: pool.memoryMiB, vcpus: pool.vcpus };
+  if (t === 'desktop') return { ...desktopTemplate(imageDir), memoryMiB: pool.memoryMiB, vcpus: pool.vcpus };
   return { ...t, memoryMiB: pool.memoryMiB, vcpus: pool.vcpus };
 }
 
@@ -97,7 +115,7 @@ export function templateOf(pool: PoolDefinition, imageDir: string): TemplateSpec
  * absolute paths.
  */
 export function confineTemplate(template: PoolDefinition['template'], imageDir: string): PoolDefinition['template'] {
-  if (template === 'demo') return template;
+  if (template === 'demo' || template === 'desktop') return template;
   const root = fs.realpathSync(imageDir);
   const confined = { ...template };
   for (const field of ['baseImage', 'kernel', 'initrd'] as const) {

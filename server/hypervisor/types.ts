@@ -39,6 +39,10 @@ export interface TemplateSpec {
   memoryMiB: number;
   vcpus: number;
   readiness: Readiness;
+  /** TCG's translation cache in MiB (`-accel tcg,tb-size=`); QEMU's default is 1 GiB, most of a desktop's memory. */
+  tbSizeMiB?: number;
+  /** Extra paravirtual devices of full guests: sound (HDA to SPICE playback), virtio-rng, virtio-balloon. */
+  devices?: { sound?: boolean; rng?: boolean; balloon?: boolean };
 }
 
 /**

@@ -126,7 +126,7 @@ export function buildQemuArgs(launch: QemuLaunch): string[] {
     '-machine',
     'q35,mem-merge=on',
     '-accel',
-    accelerator,
+    accelerator === 'tcg' && template.tbSizeMiB ? `tcg,tb-size=${template.tbSizeMiB}` : accelerator,
     ...(accelerator === 'kvm' ? ['-cpu', 'host'] : []),
     '-m',
     String(template.memoryMiB),
@@ -177,8 +177,22 @@ export function buildQemuArgs(launch: QemuLaunch): string[] {
     '-pidfile',
     paths.pidFile,
   ];
+  args.push(...deviceArgs(template));
   if (template.kernel) args.push('-kernel', template.kernel);
   if (template.initrd) args.push('-initrd', template.initrd);
   if (template.kernel && template.kernelArgs) args.push('-append', template.kernelArgs);
+  return args;
+}
+
+/** The optional devices of a template (see TemplateSpec.devices). */
+function deviceArgs(template: TemplateSpec): string[] {
+  const args: string[] = [];
+  const devices = template.devices ?? {};
+  if (devices.sound) {
+    // HDA output goes to the SPICE playback channel (spice-html5 plays it).
+    args.push('-audiodev', 'spice,id=audio0', '-device', 'ich9-intel-hda,id=sound0', '-device', 'hda-output,bus=sound0.0,audiodev=audio0');
+  }
+  if (devices.rng) args.push('-object', 'rng-random,id=rng0,filename=/dev/urandom', '-device', 'virtio-rng-pci,rng=rng0');
+  if (devices.balloon) args.push('-device', 'virtio-balloon-pci,id=balloon0');
   return args;
 }
