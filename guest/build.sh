@@ -135,7 +135,10 @@ dpkg-deb --fsys-tarfile "$kernel_deb" | tar -x -C "$kernel_root" --wildcards \
   "${modules_prefix}*/kernel/drivers/block/*" \
   "${modules_prefix}*/kernel/fs/*" \
   "${modules_prefix}*/kernel/lib/*" \
-  "${modules_prefix}*/kernel/crypto/*"
+  "${modules_prefix}*/kernel/crypto/*" \
+  "${modules_prefix}*/kernel/drivers/usb/*" \
+  "${modules_prefix}*/kernel/drivers/hid/*" \
+  "${modules_prefix}*/kernel/drivers/input/*"
 vmlinuz="$(ls -1 "$kernel_root"/boot/vmlinuz-* | head -n1)"
 modules_dir="$(ls -d "$kernel_root/${modules_prefix#./}"*/ | head -n1)"
 kernel_release="$(basename "$modules_dir")"
@@ -194,6 +197,15 @@ for name in virtio_ring virtio virtio_pci_legacy_dev virtio_pci_modern_dev virti
 done
 printf '%s\n' "${module_order[@]}" >"$root/etc/modules-order"
 say "modules (load order): ${module_order[*]}"
+# Pointer devices (the USB tablet SPICE's client mouse mode drives, the PS/2 mouse of server
+# mode) and evdev, loaded in the background after boot: nothing in the text console uses them;
+# floe-pointer-echo shows tests that clicks, drags and the wheel reach the guest.
+disk_module_count=${#module_order[@]}
+for name in xhci_pci usbhid hid_generic psmouse evdev; do
+  add_module "$name"
+done
+printf '%s\n' "${module_order[@]:$disk_module_count}" >"$root/etc/modules-input"
+say "pointer modules (load order): ${module_order[*]:$disk_module_count}"
 
 cat >"$root/etc/passwd" <<'EOF'
 root:x:0:0:root:/home:/bin/sh
@@ -239,6 +251,27 @@ tty1::respawn:-/bin/sh
 ::shutdown:/bin/umount -r /home
 EOF
 
+# floe-pointer-echo: every event of the guest's pointer devices on the serial port, one line
+# each, "PTR <device> <the 24-byte struct input_event in hex>" (tests decode type, code, value).
+cat >"$root/bin/floe-pointer-echo" <<'EOF'
+#!/bin/sh
+i=0
+until grep -qi -e tablet -e mouse /sys/class/input/event*/device/name 2>/dev/null; do
+  i=$((i + 1)); [ $i -gt 200 ] && break
+  usleep 50000
+done
+devices=""
+for dir in /sys/class/input/event*; do
+  name=$(cat "$dir/device/name" 2>/dev/null)
+  case "$name" in *[Tt]ablet*|*[Mm]ouse*) ;; *) continue ;; esac
+  device=$(basename "$dir")
+  hexdump -v -e "\"PTR $device \" 24/1 \"%02x\" \"\\n\"" "/dev/input/$device" >/dev/ttyS0 &
+  devices="$devices $device"
+done
+echo "PTR-ECHO-READY$devices" >/dev/ttyS0
+EOF
+chmod 755 "$root/bin/floe-pointer-echo"
+
 cat >"$root/init" <<'EOF'
 #!/bin/sh
 # Floe demo guest: mounts the kernel file systems, loads the virtio disk and ext4 modules,
@@ -257,6 +290,7 @@ echo "floe-init: loading modules"
 for module in $(cat /etc/modules-order); do
   insmod "/lib/modules/$module.ko" || echo "floe-init: could not load $module"
 done
+(for module in $(cat /etc/modules-input); do insmod "/lib/modules/$module.ko" 2>/dev/null; done) &
 # floe.nodisk on the kernel command line (the accelerator probe) skips waiting for a disk.
 i=0
 grep -qw floe.nodisk /proc/cmdline && i=100
