@@ -126,8 +126,12 @@ export function DesktopConsole({ initial, apiBase: givenApiBase, backHref = '/de
   const connectionRef = useRef<ConsoleConnection | null>(null);
   const [idleDisconnected, setIdleDisconnected] = useState(false);
 
-  const booting = desktop.stage === 'starting' || desktop.stage === 'booting';
-  const ready = desktop.stage === 'ready';
+  // A desktop whose host does not answer (libvirt hosts): a console that is open stays open (the
+  // desktop itself may run well); otherwise none is tried (it would only spin): the page says
+  // so and looks again until the host answers.
+  const unreachable = desktop.unreachable === true;
+  const booting = !unreachable && (desktop.stage === 'starting' || desktop.stage === 'booting');
+  const ready = desktop.stage === 'ready' && (!unreachable || status.state === 'connected' || status.state === 'reconnecting');
 
   // Follow the desktop's state: quickly while it boots, slowly while it runs (to notice failures).
   // The first seconds of a start are watched closest: an instant clone is ready within a second.
@@ -137,7 +141,7 @@ export function DesktopConsole({ initial, apiBase: givenApiBase, backHref = '/de
     return () => clearTimeout(timer);
   }, []);
   useEffect(() => {
-    if (!booting && !ready) return;
+    if (!booting && !ready && !unreachable) return;
     const timer = setInterval(
       () => {
         void fetchDesktop(apiBase).then((d) => d && setDesktop(d));
@@ -146,7 +150,7 @@ export function DesktopConsole({ initial, apiBase: givenApiBase, backHref = '/de
       booting ? (early ? 150 : 400) : 3000,
     );
     return () => clearInterval(timer);
-  }, [apiBase, booting, ready, early]);
+  }, [apiBase, booting, ready, unreachable, early]);
 
   // While it starts, the console's code is fetched, so that the first frame does not wait for it.
   useEffect(() => {
@@ -370,6 +374,13 @@ export function DesktopConsole({ initial, apiBase: givenApiBase, backHref = '/de
   const connected = status.state === 'connected';
   const live = connected || status.state === 'connecting' || status.state === 'reconnecting';
   const signInAgain = `/login?callbackUrl=${encodeURIComponent(`/desktops/${desktop.id}`)}`;
+  const backButton = (
+    <p>
+      <Link className="button" href={backHref}>
+        {backToLabel}
+      </Link>
+    </p>
+  );
 
   return (
     <div className="console-page" ref={pageRef}>
@@ -446,7 +457,14 @@ export function DesktopConsole({ initial, apiBase: givenApiBase, backHref = '/de
             <p className="console-status">{t('boot.seconds', { seconds })}</p>
           </section>
         )}
-        {!booting && !ready && (
+        {unreachable && !ready && (
+          <section className="boot-progress" role="alert" aria-labelledby="unreachable-title" style={{ position: 'absolute' }}>
+            <h1 id="unreachable-title">{t('unreachable.title')}</h1>
+            <p>{t('unreachable.text')}</p>
+            {backButton}
+          </section>
+        )}
+        {!booting && !ready && !unreachable && (
           <section className="boot-progress" role="alert" style={{ position: 'absolute' }}>
             <h1>{desktop.stage === 'failed' ? t('stopped.failedTitle') : t('stopped.shutDownTitle')}</h1>
             <p>
@@ -454,11 +472,7 @@ export function DesktopConsole({ initial, apiBase: givenApiBase, backHref = '/de
                 ? (desktop.failureReason ?? t('stopped.unexpectedly'))
                 : t('stopped.startAgain')}
             </p>
-            <p>
-              <Link className="button" href={backHref}>
-                {backToLabel}
-              </Link>
-            </p>
+            {backButton}
           </section>
         )}
         {ready && status.state === 'disconnected' && (
@@ -546,11 +560,7 @@ export function DesktopConsole({ initial, apiBase: givenApiBase, backHref = '/de
           <section className="boot-progress" role="alert" style={{ position: 'absolute' }}>
             <h1>{t('gone.title')}</h1>
             <p>{status.detail ?? t(`gone.${status.reason}`)}</p>
-            <p>
-              <Link className="button" href={backHref}>
-                {backToLabel}
-              </Link>
-            </p>
+            {backButton}
           </section>
         )}
       </div>

@@ -19,6 +19,7 @@ import { type HostStatus, type KsmStatus, configureKsm, readHost } from '@/serve
 import { type ProcessSample, cpuPercent, sampleProcess } from '@/server/hypervisor/qemu/process-stats';
 import { getRuntime } from '@/server/runtime-registry';
 import type { SessionUser } from './auth';
+import { hostUnreachable } from './desktops';
 import { hostOf } from './helpdesk';
 import { RequestError, readJson } from './http';
 import { PoolDefinitionSchema } from './pools';
@@ -107,6 +108,8 @@ export interface AdminDesktopRow {
   spicePort: number | null;
   accelerator: string | null;
   host: string;
+  /** Its host does not answer now (libvirt hosts): it may run, but cannot be reached. */
+  unreachable: boolean;
   pid: number | null;
   failureReason: string | null;
   templateVersion: number | null;
@@ -205,6 +208,7 @@ export async function adminOverview(filter: DesktopFilter = {}): Promise<AdminOv
         spicePort: d.spice_port,
         accelerator: d.accelerator,
         host: hostOf(d),
+        unreachable: hostUnreachable(d),
         pid: d.pid,
         failureReason: d.failure_reason,
         templateVersion: d.template_version,

@@ -20,6 +20,11 @@ export interface DesktopView {
   accelerator: string | null;
   createdAt: number;
   bootedAt: number | null;
+  /**
+   * The host it runs on does not answer now (libvirt hosts): it is not known to have stopped,
+   * but it cannot be reached; Floe looks again every second and this clears when it answers.
+   */
+  unreachable: boolean;
 }
 
 export interface PoolOffer {
@@ -50,6 +55,15 @@ const STAGE_OF: Record<DesktopState, DesktopStage> = {
   failed: 'failed',
 };
 
+/** States in which a desktop's VM runs, so that its host not answering leaves it out of reach. */
+const REACHABLE_STATES: DesktopState[] = ['booting', 'ready', 'assigned', 'stopping'];
+
+/** Whether a desktop that should run sits on a host that does not answer now (see DesktopView.unreachable). */
+export function hostUnreachable(desktop: Pick<Desktop, 'id' | 'state'>): boolean {
+  if (!REACHABLE_STATES.includes(desktop.state)) return false;
+  return getRuntime().hypervisor.livenessUnknown?.(desktop.id) ?? false;
+}
+
 export function viewOf(desktop: Desktop): DesktopView {
   return {
     id: desktop.id,
@@ -60,6 +74,7 @@ export function viewOf(desktop: Desktop): DesktopView {
     accelerator: desktop.accelerator,
     createdAt: desktop.created_at,
     bootedAt: desktop.booted_at,
+    unreachable: hostUnreachable(desktop),
   };
 }
 

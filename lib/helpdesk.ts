@@ -21,7 +21,7 @@ import { mayOpenDesktopOf } from '@/server/accounts/roles';
 import { latestAudit } from '@/server/db/audit';
 import { getRuntime } from '@/server/runtime-registry';
 import type { SessionUser } from './auth';
-import { type ConsoleSessionStatus, type DesktopView, type OpenConsoleView, viewOf } from './desktops';
+import { type ConsoleSessionStatus, type DesktopView, type OpenConsoleView, hostUnreachable, viewOf } from './desktops';
 import { RequestError } from './http';
 
 export type { PersonSummary };
@@ -49,8 +49,13 @@ export function actorLabel(actor: SessionUser): string {
   return `${actor.role === 'admin' ? 'Admin' : 'Helpdesk'} (${actor.displayName})`;
 }
 
-/** The machine a desktop runs on: its SPICE host when it is another machine, else this one's name. */
-export function hostOf(desktop: Pick<Desktop, 'spice_host'>): string {
+/**
+ * The machine a desktop runs on: its libvirt host's name (libvirt driver), else its SPICE host
+ * when it is another machine, else this one's name.
+ */
+export function hostOf(desktop: Pick<Desktop, 'id' | 'spice_host'>): string {
+  const libvirtHost = getRuntime().libvirt?.desktopHost(desktop.id)?.host;
+  if (libvirtHost) return libvirtHost;
   const host = desktop.spice_host;
   return host && host !== '127.0.0.1' && host !== '::1' && host !== 'localhost' ? host : os.hostname();
 }
@@ -82,6 +87,8 @@ export interface HelpdeskDesktop {
   /** Running since (booted_at), when it runs. */
   upSince: number | null;
   host: string;
+  /** Its host does not answer now (libvirt hosts): it may run, but cannot be reached. */
+  unreachable: boolean;
   accelerator: string | null;
   running: boolean;
   /** The broker is starting or stopping it: actions wait. */
@@ -169,6 +176,7 @@ export async function personPage(name: string): Promise<PersonPage | null> {
         failureReason: d.failure_reason,
         upSince: running ? (d.booted_at ?? null) : null,
         host: hostOf(d),
+        unreachable: hostUnreachable(d),
         accelerator: d.accelerator,
         running,
         busy: BUSY.includes(d.state),

@@ -51,7 +51,7 @@ class FakeSpiceMainConn {
 const fakeSpice = { SpiceMainConn: FakeSpiceMainConn, sendCtrlAltDel: () => {} } as unknown as SpiceModule;
 
 function desktopView(stage: DesktopView['stage']): DesktopView {
-  return { id: 'd1', pool: 'demo', state: 'assigned', stage, failureReason: null, accelerator: 'tcg', createdAt: 0, bootedAt: 0 };
+  return { id: 'd1', pool: 'demo', state: 'assigned', stage, failureReason: null, accelerator: 'tcg', createdAt: 0, bootedAt: 0, unreachable: false };
 }
 
 interface Script {

@@ -23,7 +23,9 @@ export default async function DesktopsPage() {
       <TopBar user={user} />
       <main className="page">
         <h1>{offers.length === 1 ? t('titleOne') : t('titleMany')}</h1>
-        <DesktopsAutoRefresh active={offers.some((o) => o.desktop && ['starting', 'booting', 'stopping'].includes(o.desktop.stage))} />
+        <DesktopsAutoRefresh
+          active={offers.some((o) => o.desktop && (o.desktop.unreachable || ['starting', 'booting', 'stopping'].includes(o.desktop.stage)))}
+        />
         {offers.length === 0 && <p>{t('none')}</p>}
         <ul className="cards" style={{ listStyle: 'none', padding: 0 }}>
           {offers.map((offer) => (
@@ -35,9 +37,11 @@ export default async function DesktopsPage() {
                 {t('size', { memory: offer.memoryMiB, vcpus: offer.vcpus })}
               </p>
               <p>
-                <span className={`badge ${offer.desktop?.stage ?? ''}`}>
-                  {t(`stage.${offer.desktop?.stage ?? 'none'}`)}
-                </span>
+                {offer.desktop?.unreachable ? (
+                  <span className="badge failed">{t('stage.unreachable')}</span>
+                ) : (
+                  <span className={`badge ${offer.desktop?.stage ?? ''}`}>{t(`stage.${offer.desktop?.stage ?? 'none'}`)}</span>
+                )}
                 {offer.desktop?.bootedAt && (
                   <span className="meta" style={{ marginLeft: '0.5rem' }}>
                     <time dateTime={new Date(offer.desktop.bootedAt).toISOString()}>
@@ -46,6 +50,7 @@ export default async function DesktopsPage() {
                   </span>
                 )}
               </p>
+              {offer.desktop?.unreachable && <p className="error">{t('unreachable')}</p>}
               {offer.desktop?.failureReason && <p className="error">{offer.desktop.failureReason}</p>}
               {offer.policyAt !== null && <GraceNotice at={offer.policyAt} stateless={offer.kind === 'stateless'} />}
               <OpenDesktopButton

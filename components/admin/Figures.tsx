@@ -78,6 +78,12 @@ export function useStateWords(): (state: string) => string {
   return (state) => (isDesktopState(state) ? t(state) : state);
 }
 
+/** A desktop whose host does not answer (libvirt hosts): beside its state, which it keeps. */
+export function UnreachableBadge() {
+  const t = useTranslations('Figures');
+  return <span className="badge failed spaced">{t('unreachable')}</span>;
+}
+
 export function StateBadge({ state }: { state: string }) {
   const words = useStateWords();
   const tone = state === 'assigned' || state === 'ready' ? 'ready' : state === 'failed' ? 'failed' : '';

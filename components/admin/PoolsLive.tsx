@@ -12,7 +12,7 @@ import { type FormEvent, useCallback, useEffect, useRef, useState } from 'react'
 import type { AdminOverview, DesktopFilter, PoolDefinition, PoolRow } from '@/lib/admin';
 import { ReasonDialog, usePostJson } from '../helpdesk/ReasonDialog';
 import { StaffNotices, announce } from '../helpdesk/StaffNotice';
-import { DESKTOP_STATES, Duration, MiB, Percent, StateBadge, When, useStateWords } from './Figures';
+import { DESKTOP_STATES, Duration, MiB, Percent, StateBadge, UnreachableBadge, When, useStateWords } from './Figures';
 import { HostPanel } from './HostPanel';
 import { PoolForm, type PoolFormMode } from './PoolForm';
 
@@ -268,6 +268,7 @@ export function PoolsLive({ initial }: { initial: AdminOverview }) {
                     <td>{d.pool}</td>
                     <td>
                       <StateBadge state={d.state} />
+                      {d.unreachable && <UnreachableBadge />}
                       {d.failureReason && (
                         <span className="sub error-text" title={d.failureReason}>
                           {d.failureReason.slice(0, 80)}

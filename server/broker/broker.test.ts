@@ -287,7 +287,7 @@ describe('recover', () => {
       log: quiet,
     });
     const result = await broker.recover();
-    assert.deepEqual(result, { adopted: [kept.id], failed: [lost.id], stray: ['stray-1'] });
+    assert.deepEqual(result, { adopted: [kept.id], failed: [lost.id], stray: ['stray-1'], unknown: [] });
     assert.equal((await broker.getDesktop(kept.id))?.state, 'assigned');
     assert.equal((await broker.getDesktop(lost.id))?.state, 'failed');
     assert.equal((await broker.assignDesktop('u1', 'small')).id, kept.id);
@@ -318,7 +318,7 @@ describe('recover', () => {
     await database.db.insertInto('desktops').values([row('small-by-b', 'b'), row('small-by-c', 'c')]).execute();
     await hypervisor.start({ id: 'template-0123', template: { baseImage: 'x', memoryMiB: 64, vcpus: 1, readiness: { kind: 'delay', seconds: 0 } } });
     const result = await broker.recover({ liveReplicas: new Set(['b']) });
-    assert.deepEqual(result, { adopted: [], failed: ['small-by-c'], stray: [] });
+    assert.deepEqual(result, { adopted: [], failed: ['small-by-c'], stray: [], unknown: [] });
     assert.equal((await broker.getDesktop('small-by-b'))?.state, 'provisioning', "a live replica's boot is its own");
     assert.notEqual((await broker.getDesktop(booting.id))?.state, 'failed');
     assert.ok((await hypervisor.list()).some((vm) => vm.id === 'template-0123'), 'the template VM still runs');
@@ -415,6 +415,25 @@ describe('destroy only on proof: when the hypervisor cannot tell, nothing is dec
     t.hypervisor.cannotTell.add(d.id);
     await assert.rejects(t.broker.recover(), /cannot tell/);
     assert.equal((await t.broker.getDesktop(d.id))?.state, 'assigned', 'not marked failed');
+  });
+
+  test('recover leaves a desktop on a host that does not answer as it is, settles the others, and settles it once the host answers', async () => {
+    const t = await setup();
+    const silent = await t.broker.assignDesktop('u1', 'small');
+    const gone = await t.broker.assignDesktop('u2', 'small');
+    await t.broker.settle();
+    t.hypervisor.onSilentHost.add(silent.id);
+    t.hypervisor.vms.delete(gone.id); // gone while Floe was away: no exit event, only recovery can tell
+    const result = await t.broker.recover();
+    assert.deepEqual(result.unknown, [silent.id]);
+    assert.equal((await t.broker.getDesktop(silent.id))?.state, 'assigned', 'not failed: its host may still run it');
+    assert.equal((await t.broker.getDesktop(gone.id))?.state, 'failed', 'a VM an answering host does not run is settled');
+    assert.deepEqual(result.stray, [], 'a VM on the silent host is not a stray');
+    // The host answers again and no longer runs the VM: the next pass settles it.
+    t.hypervisor.onSilentHost.delete(silent.id);
+    t.hypervisor.vms.delete(silent.id);
+    await t.broker.reconcile();
+    assert.equal((await t.broker.getDesktop(silent.id))?.state, 'failed');
   });
 
   test('a failure path that throws, even synchronously, twice, leaves no unhandled rejection', async () => {

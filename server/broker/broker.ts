@@ -332,14 +332,29 @@ export class Broker {
    * `liveReplicas` (other replicas whose heartbeat is fresh) are theirs and left alone. When the
    * hypervisor cannot tell which VMs run, this rejects and decides nothing.
    */
-  async recover(options: { liveReplicas?: ReadonlySet<string> } = {}): Promise<{ adopted: string[]; failed: string[]; stray: string[] }> {
+  async recover(
+    options: { liveReplicas?: ReadonlySet<string>; only?: ReadonlySet<string> } = {},
+  ): Promise<{ adopted: string[]; failed: string[]; stray: string[]; unknown: string[] }> {
     const running = new Map((await this.hypervisor.list()).map((vm) => [vm.id, vm]));
-    const rows = await this.db.selectFrom('desktops').selectAll().where('state', 'in', LIVE_STATES).execute();
+    const rows = (await this.db.selectFrom('desktops').selectAll().where('state', 'in', LIVE_STATES).execute()).filter(
+      (row) => !options.only || options.only.has(row.id),
+    );
     const adopted: string[] = [];
     const failed: string[] = [];
+    const unknown: string[] = [];
+    this.lastLiveReplicas = options.liveReplicas;
     for (const row of rows) {
       const vm = running.get(row.id);
       running.delete(row.id);
+      this.unsettled.delete(row.id);
+      // Its host does not answer (libvirt): not proof of anything; settled when it answers.
+      if (!vm && this.hypervisor.livenessUnknown?.(row.id)) {
+        if (row.state !== 'stopped' && row.state !== 'failed') {
+          this.unsettled.add(row.id);
+          unknown.push(row.id);
+        }
+        continue;
+      }
       // Run again when this replica takes the reconcile lease back: what it is booting or
       // stopping itself right now is not a vanished VM.
       if (this.boots.has(row.id) || this.stopping.has(row.id)) continue;
@@ -376,14 +391,26 @@ export class Broker {
         await this.setState(row.id, 'stopped', { pid: null, spice_port: null });
       }
     }
-    const stray = [...running.keys()].filter((id) => !this.options.notDesktop?.(id));
+    // A pass over some desktops only (those settled late) cannot tell a stray from the others.
+    const stray = options.only ? [] : [...running.keys()].filter((id) => !this.options.notDesktop?.(id));
     for (const id of stray) {
       this.stopping.add(id);
       await this.hypervisor.stop(id).catch(() => undefined);
       this.stopping.delete(id);
     }
     if (adopted.length || failed.length || stray.length) this.log.info({ adopted, failed, stray }, 'recovered desktops');
-    return { adopted, failed, stray };
+    if (unknown.length) this.log.warn({ unknown }, 'left desktops as they are: their hosts do not answer; settled when they do');
+    return { adopted, failed, stray, unknown };
+  }
+
+  /** Desktops recovery left as they were because their host did not answer (see recover). */
+  private readonly unsettled = new Set<string>();
+  private lastLiveReplicas: ReadonlySet<string> | undefined;
+
+  /** Recovers the desktops left unsettled whose host answers now (each reconcile pass). */
+  private async settleLate(): Promise<void> {
+    const known = [...this.unsettled].filter((id) => !this.hypervisor.livenessUnknown?.(id));
+    if (known.length) await this.recover({ liveReplicas: this.lastLiveReplicas, only: new Set(known) });
   }
 
   /** Shuts a desktop down; a persistent one keeps its disk and can be started again. */
@@ -425,6 +452,7 @@ export class Broker {
   async reconcile(now = Date.now()): Promise<ReconcileReport> {
     const report: ReconcileReport = { sparesStarted: [], discarded: [], shutDown: [] };
     for (const [desktopId, reason] of [...this.failLater]) await this.fail(desktopId, reason);
+    await this.settleLate();
     for (const pool of await this.listPools()) {
       // Instant pools: the current version's snapshot is built in the background if missing.
       if (pool.instant && this.options.snapshots) {
@@ -656,7 +684,7 @@ export class Broker {
       const version = row?.template_version ?? (await this.templateVersions.current(pool));
       const snapshot =
         isNew && pool.instant ? await this.options.snapshots?.ready(template, versionLabel(version)).catch(() => undefined) : undefined;
-      const vm = await this.hypervisor.start({ id: desktopId, template, snapshot });
+      const vm = await this.hypervisor.start({ id: desktopId, template, snapshot, fresh: isNew });
       await this.untilStored(desktopId, () =>
         this.setState(desktopId, 'booting', {
           pid: vm.pid,

@@ -66,6 +66,11 @@ export interface DesktopSpec {
    * the hypervisor marks the snapshot bad, logs why and boots the desktop cold instead.
    */
   snapshot?: TemplateSnapshotRef;
+  /**
+   * The desktop has never had a disk (the broker knows: it has no template version yet). A
+   * driver over several hosts need not wait for a silent host that might hold its disk.
+   */
+  fresh?: boolean;
 }
 
 /** Where a template's snapshot stands (shown on the admin pool page). */
@@ -125,4 +130,9 @@ export interface Hypervisor {
   list(): Promise<VmInfo[]>;
   /** Called when a VM's QEMU process exits or its QMP socket closes unexpectedly. */
   onExit(listener: VmExitListener): void;
+  /**
+   * Whether the driver cannot tell now if this VM runs (its host does not answer): `list()`
+   * may then leave it out without proving it gone. Drivers on one machine always know.
+   */
+  livenessUnknown?(id: string): boolean;
 }

@@ -27,7 +27,18 @@ export class FakeHypervisor implements Hypervisor {
   /** VMs whose liveness cannot be told (like /proc unreadable on EMFILE): stop, destroy and list reject. */
   readonly cannotTell = new Set<string>();
 
+  /**
+   * VMs on a "host that does not answer" (like the libvirt driver's): `list` leaves them out
+   * without failing, `livenessUnknown` says so, and the other calls reject as for `cannotTell`.
+   */
+  readonly onSilentHost = new Set<string>();
+
+  livenessUnknown(id: string): boolean {
+    return this.onSilentHost.has(id);
+  }
+
   private checkTellable(id?: string): void {
+    if (id !== undefined && this.onSilentHost.has(id)) throw new LivenessUnknownError(`the VM of ${id}`, new Error('its host does not answer'));
     const ids = id === undefined ? [...this.cannotTell] : this.cannotTell.has(id) ? [id] : [];
     if (ids.length > 0) throw new LivenessUnknownError(`the VM of ${ids.join(', ')}`, new Error('EMFILE: too many open files'));
   }
@@ -96,7 +107,7 @@ export class FakeHypervisor implements Hypervisor {
 
   async list(): Promise<VmInfo[]> {
     this.checkTellable();
-    return [...this.vms.values()].map((vm) => vm.info);
+    return [...this.vms.values()].filter((vm) => !this.onSilentHost.has(vm.info.id)).map((vm) => vm.info);
   }
 
   onExit(listener: VmExitListener): void {

@@ -9,7 +9,8 @@
  * Liveness: every host is asked for its running domains once per `pollMs`. A domain missing
  * from a host's answer has exited (proof: libvirt said so) and is reported to `onExit`; a host
  * that does not answer (HostUnreachableError) proves nothing: after two failed polls in a row
- * (under 10 s with the defaults) it is `down`, its desktops are `unreachable` and nothing of
+ * (under 10 s with the defaults; one for a host that has never answered since this Floe
+ * started, which Floe does not wait for) it is `down`, its desktops are `unreachable` and nothing of
  * them is reported, stopped or deleted; when it answers again they are reachable again (or
  * reported gone if libvirt no longer runs them). Calls that need a down host throw
  * LivenessUnknownError.
@@ -270,7 +271,9 @@ export class LibvirtHypervisor implements Hypervisor {
   private hostFailed(host: LibvirtHost, error: unknown): void {
     host.failures += 1;
     host.problem = (error as Error).message;
-    if (host.state !== 'down' && host.failures >= this.downAfter) {
+    // A host that has never answered has no desktops known here to protect from a slow answer:
+    // it is down at its first failure (a silent host at start-up is shown down within one timeout).
+    if (host.state !== 'down' && (host.failures >= this.downAfter || host.lastSeenAt === undefined)) {
       host.state = 'down';
       libvirtLog.warn({ host: host.definition.name, err: host.problem }, 'host does not answer: marked down, its desktops unreachable');
     }
@@ -346,14 +349,18 @@ export class LibvirtHypervisor implements Hypervisor {
     const { id, template } = spec;
     this.checkId(id);
     return this.withLock(id, async () => {
-      await this.ensureAsked();
+      const silent = await this.askUnasked();
       const existing = this.vms.get(id);
       if (existing) {
         this.requireUp(existing.host, id);
         return existing.info;
       }
       const diskVolume = `desktop-${id}.qcow2`;
-      const host = this.hostWithDisk(diskVolume) ?? this.place(template);
+      const withDisk = this.hostWithDisk(diskVolume);
+      // A desktop that had a disk may have it (and run) on a host that has never answered; a
+      // fresh one (the broker's word) cannot, and is placed among the hosts that answer.
+      if (!withDisk && !spec.fresh && silent.length) throw this.silentHostsError(id, silent);
+      const host = withDisk ?? this.place(template);
       this.requireUp(host, id);
       const volumes = templateVolumes(template);
       const poolPath = host.poolPath ?? '';
@@ -518,8 +525,13 @@ export class LibvirtHypervisor implements Hypervisor {
     });
   }
 
+  /**
+   * The desktops running on the hosts that have answered (and those last seen on hosts that are
+   * down now). A host that has never answered since this Floe started may run more: they are
+   * not listed, and `livenessUnknown` says which ids Floe cannot tell about.
+   */
   async list(): Promise<VmInfo[]> {
-    await this.ensureAsked();
+    await this.askUnasked();
     return [...this.vms.values()].sort((a, b) => a.id.localeCompare(b.id)).map((vm) => vm.info);
   }
 
@@ -571,15 +583,38 @@ export class LibvirtHypervisor implements Hypervisor {
     if (!ID_PATTERN.test(id)) throw new Error(`bad desktop id ${JSON.stringify(id)}: use lowercase letters, digits and dashes`);
   }
 
-  /** Every host was asked at least once (so a missing domain or disk means something). */
-  private async ensureAsked(): Promise<void> {
+  /**
+   * Asks every host that has no state yet (one try each, at most one virsh timeout) and returns
+   * the hosts that have never answered since this Floe started: what they run is not known.
+   */
+  private async askUnasked(): Promise<LibvirtHost[]> {
     this.startPolling();
     const unasked = [...this.hosts.values()].filter((host) => host.state === 'unknown');
     if (unasked.length) await Promise.all(unasked.map((host) => this.poll(host, true)));
-    const silent = [...this.hosts.values()].filter((host) => host.state !== 'up' && host.lastSeenAt === undefined);
-    if (silent.length) {
-      throw new LivenessUnknownError(`the desktops on ${silent.map((h) => `${h.definition.name} (${h.problem ?? 'no answer yet'})`).join(', ')}`);
-    }
+    return [...this.hosts.values()].filter((host) => host.state !== 'up' && host.lastSeenAt === undefined);
+  }
+
+  /** Every host was asked at least once and has answered (so a missing domain or disk means something). */
+  private async ensureAsked(): Promise<void> {
+    const silent = await this.askUnasked();
+    if (silent.length) throw this.silentHostsError('the desktops', silent);
+  }
+
+  private silentHostsError(what: string, silent: LibvirtHost[]): LivenessUnknownError {
+    return new LivenessUnknownError(`${what} on ${silent.map((h) => `${h.definition.name} (${h.problem ?? 'no answer yet'})`).join(', ')}`);
+  }
+
+  /**
+   * Whether Floe cannot tell now if this desktop runs: it runs (or its disk is) on a host that
+   * does not answer, or no answering host has its disk while a host has never answered.
+   * Recovery leaves such desktops as they are; pages show them as unreachable.
+   */
+  livenessUnknown(id: string): boolean {
+    const vm = this.vms.get(id);
+    if (vm) return vm.host.state !== 'up';
+    const withDisk = this.hostWithDisk(`desktop-${id}.qcow2`);
+    if (withDisk) return withDisk.state !== 'up';
+    return [...this.hosts.values()].some((host) => host.lastSeenAt === undefined);
   }
 
   private requireUp(host: LibvirtHost, what: string): void {

@@ -8,7 +8,7 @@ import Link from 'next/link';
 import { notFound } from 'next/navigation';
 import { getTranslations } from 'next-intl/server';
 import { AdminNav } from '@/components/admin/AdminNav';
-import { Bytes, Duration, StateBadge, When } from '@/components/admin/Figures';
+import { Bytes, Duration, StateBadge, UnreachableBadge, When } from '@/components/admin/Figures';
 import { DesktopHelpActions } from '@/components/helpdesk/DesktopHelpActions';
 import { DisconnectButton } from '@/components/helpdesk/DisconnectButton';
 import { LiveRefresh } from '@/components/helpdesk/LiveRefresh';
@@ -87,6 +87,7 @@ export default async function PersonPage({ params }: { params: Promise<{ name: s
                     </th>
                     <td>
                       <StateBadge state={d.state} />
+                      {d.unreachable && <UnreachableBadge />}
                       {d.failureReason && <span className="sub error-text">{d.failureReason}</span>}
                     </td>
                     <td>{d.upSince ? <Duration ms={now - d.upSince} /> : '–'}</td>
