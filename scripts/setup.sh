@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what Floe needs on a Debian 12 machine and is idempotent (fast when all is there):
-# Debian packages (QEMU, qemu-img, cpio, e2fsprogs, Chromium for the browser tests), the npm
+# Debian packages (QEMU, qemu-img, cpio, e2fsprogs; Chromium, nginx and sqlite3 for the tests), the npm
 # packages, the system user QEMU runs as (floe-qemu, or FLOE_QEMU_USER; see
 # server/hypervisor/qemu/qemu-confinement.ts), the CA and certificate tools (openssl) for SPICE
 # TLS, and the demo guest image (built from Debian packages by guest/build.sh).
@@ -9,8 +9,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 packages=(qemu-system-x86 qemu-utils cpio e2fsprogs openssl)
-# The browser tests use Chromium; the remote-viewer TLS test runs Debian's remote-viewer under Xvfb.
-[ "${1:-}" = "--no-browser" ] || packages+=(chromium virt-viewer xvfb)
+# The browser tests use Chromium; the remote-viewer TLS test runs Debian's remote-viewer under Xvfb;
+# the deploy-doc test (test/deploy-doc.test.ts) runs Debian's nginx and sqlite3 as docs/deploy.md does.
+[ "${1:-}" = "--no-browser" ] || packages+=(chromium virt-viewer xvfb nginx sqlite3)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
@@ -20,6 +21,10 @@ if [ ${#missing[@]} -gt 0 ]; then
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+  # Debian starts nginx on port 80 when it installs it under systemd; the tests run their own.
+  if [[ " ${missing[*]} " == *" nginx "* ]] && [ -d /run/systemd/system ]; then
+    $SUDO systemctl disable --now nginx >/dev/null 2>&1 || true
+  fi
 fi
 
 # QEMU drops root to this user (-runas); Floe refuses to start QEMU as root without it.
