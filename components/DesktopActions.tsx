@@ -7,6 +7,7 @@
 import { useTranslations } from 'next-intl';
 import { useRouter } from 'next/navigation';
 import { useState } from 'react';
+import { type WordedAnswer, useApiWords } from '@/lib/api-words';
 import { ConfirmDialog } from './ConfirmDialog';
 
 type Action = 'shutdown' | 'restart' | 'discard';
@@ -14,6 +15,7 @@ type Action = 'shutdown' | 'restart' | 'discard';
 export function DesktopActions({ desktopId, kind, running }: { desktopId: string; kind: 'persistent' | 'stateless'; running: boolean }) {
   const router = useRouter();
   const t = useTranslations('DesktopActions');
+  const say = useApiWords();
   const [asking, setAsking] = useState<Action | null>(null);
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
@@ -28,9 +30,9 @@ export function DesktopActions({ desktopId, kind, running }: { desktopId: string
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ action }),
     }).catch(() => null);
-    const body = (await response?.json().catch(() => ({}))) as { error?: string } | undefined;
+    const body = (await response?.json().catch(() => ({}))) as WordedAnswer | undefined;
     setBusy(false);
-    if (!response?.ok) setError(body?.error ?? t('unreachable'));
+    if (!response?.ok) setError(say(body, t('unreachable')));
     router.refresh();
   }
 

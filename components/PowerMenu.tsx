@@ -8,6 +8,7 @@
  */
 import { useTranslations } from 'next-intl';
 import { type KeyboardEvent, useEffect, useId, useRef, useState } from 'react';
+import { type WordedAnswer, useApiWords } from '@/lib/api-words';
 import type { DesktopView } from '@/lib/desktops';
 import styles from './DesktopConsole.module.css';
 import { ModalDialog } from './ModalDialog';
@@ -31,6 +32,7 @@ export function PowerMenu({
   onDesktop?: (desktop: DesktopView) => void;
 }) {
   const t = useTranslations('Power');
+  const say = useApiWords();
   const [open, setOpen] = useState(false);
   const [confirming, setConfirming] = useState<PowerAction | null>(null);
   const [busy, setBusy] = useState(false);
@@ -82,11 +84,11 @@ export function PowerMenu({
         body: JSON.stringify({ action }),
         cache: 'no-store',
       });
-      const body = (await response.json().catch(() => ({}))) as { error?: string; desktop?: DesktopView };
+      const body = (await response.json().catch(() => ({}))) as WordedAnswer & { desktop?: DesktopView };
       if (response.ok) {
         onNotice({ kind: 'info', text: t(`${action}.done`) });
         if (body.desktop) onDesktop?.(body.desktop);
-      } else onNotice({ kind: 'error', text: body.error ?? t(`${action}.failed`, { status: response.status }) });
+      } else onNotice({ kind: 'error', text: say(body, t(`${action}.failed`, { status: response.status })) });
     } catch {
       onNotice({ kind: 'error', text: t(`${action}.noAnswer`) });
     } finally {

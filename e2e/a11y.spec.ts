@@ -34,6 +34,7 @@ test('every page passes axe in the light and the dark theme', async ({ page, flo
   await signIn(page, 'axel', floe.password);
   await scan(page, 'My desktops');
   await page.goto('/desktops/no-such-desktop');
+  await expect(page.getByRole('heading', { level: 1, name: 'This page does not exist' })).toBeVisible();
   await scan(page, 'not found');
   await page.goto('/admin/pools');
   await scan(page, 'not allowed');

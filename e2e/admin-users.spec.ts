@@ -103,7 +103,7 @@ test('admins add, find, change, lock out and let back in a person, all audited',
   expect((await admin.post('/api/admin/users/admin', { data: { action: 'disable' } })).status()).toBe(409);
   const demote = await admin.post('/api/admin/users/admin', { data: { action: 'role', role: 'user' } });
   expect(demote.status()).toBe(400);
-  expect((await demote.json()).issues).toEqual([{ field: 'role', message: 'You cannot take away your own admin role.' }]);
+  expect((await demote.json()).issues).toEqual([{ field: 'role', message: 'You cannot take away your own admin role.', code: 'ownAdminRole' }]);
   expect((await admin.post('/api/admin/users/nobody', { data: { action: 'unlock' } })).status()).toBe(404);
 
   // An OIDC user is shown as such and has no password to reset.

@@ -4,7 +4,8 @@
  * here by role and German name); the switch in the top bar changes the language (kept in a
  * cookie); the page tells the server the browser's time zone, and times (a booted desktop's
  * start on My desktops, the pool page's last update) are shown in the person's language and
- * time zone. The other specs run with an English browser (playwright.config.ts).
+ * time zone; what the server answers on the users page (refusals, outcomes) is said in German
+ * from the catalogue's Api words. The other specs run with an English browser (playwright.config.ts).
  */
 import type { Browser, BrowserContext, Page } from '@playwright/test';
 import { type TestFloe, expect, test, userCommand } from './auth-fixtures';
@@ -116,5 +117,28 @@ test('the helpdesk and the admin pool page in German, times in the person\'s zon
   await expect(form.getByRole('button', { name: 'Pool anlegen' })).toBeVisible();
   await form.getByRole('button', { name: 'Abbrechen' }).click();
   await expect(form).toBeHidden();
+
+  // An address with no page: said in German, with the way back.
+  await admin.page.goto('/desktops/no-such-desktop');
+  await expect(admin.page.getByRole('heading', { level: 1, name: 'Diese Seite gibt es nicht' })).toBeVisible();
+  await expect(admin.page.getByRole('link', { name: 'Zu meinen Desktops' })).toBeVisible();
+
+  // The users page: what the server answers (a refused field, a change's outcome) is said in German.
+  await admin.page.goto('/admin/users');
+  const add = admin.page.getByRole('region', { name: 'Person hinzufügen' });
+  await add.getByLabel('Benutzername').fill('carol diaz!');
+  await add.getByRole('button', { name: 'Hinzufügen' }).click();
+  await expect(add.getByText('Ein Benutzername darf Buchstaben, Ziffern und . _ @ - enthalten.')).toBeVisible();
+  await add.getByLabel('Benutzername').fill(person);
+  await add.getByRole('button', { name: 'Hinzufügen' }).click();
+  await expect(add.getByText(`Es gibt bereits einen Benutzer namens „${person}“.`)).toBeVisible();
+  await expect(add.getByLabel('Benutzername')).toHaveAttribute('aria-invalid', 'true');
+  await admin.page.goto(`/admin/users/${person}`);
+  const account = admin.page.getByRole('region', { name: 'Konto' });
+  await account.getByLabel('Rolle').selectOption('helpdesk');
+  await account.getByRole('button', { name: 'Rolle ändern' }).click();
+  await expect(account.getByRole('status')).toHaveText(`${person} ist jetzt Helpdesk (vorher Benutzer).`);
+  await account.getByRole('button', { name: 'Sperren' }).click();
+  await expect(account.getByRole('status')).toHaveText(`${person} gesperrt.`);
   await admin.context.close();
 });

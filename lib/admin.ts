@@ -21,7 +21,7 @@ import { getRuntime } from '@/server/runtime-registry';
 import type { SessionUser } from './auth';
 import { hostUnreachable } from './desktops';
 import { hostOf } from './helpdesk';
-import { RequestError, readJson } from './http';
+import { type FieldIssue, RequestError, fieldIssues, readJson } from './http';
 import { PoolDefinitionSchema } from './pools';
 
 export { DESKTOP_STATES };
@@ -295,30 +295,6 @@ export async function deletePoolWithReason(admin: SessionUser, name: string, rea
   await runtime.audit({ actor: admin.name, action: 'pool delete', target: name, detail: reason ? { reason } : null });
 }
 
-/** One problem with a pool form's field: `field` is the zod path joined by dots ("template.baseImage"). */
-export interface FieldIssue {
-  field: string;
-  message: string;
-}
-
-/** A zod issue in plain words: "must be at least 1" rather than "Too small: expected number to be >=1". */
-function plainIssue(issue: z.core.$ZodIssue): string {
-  switch (issue.code) {
-    case 'too_small':
-      return issue.origin === 'string' ? (Number(issue.minimum) <= 1 ? 'is required' : `needs at least ${issue.minimum} characters`) : `must be at least ${issue.minimum}`;
-    case 'too_big':
-      return issue.origin === 'string' ? `may have at most ${issue.maximum} characters` : `must be at most ${issue.maximum}`;
-    case 'invalid_type':
-      return issue.input === undefined ? 'is required' : `must be ${issue.expected === 'int' ? 'a whole number' : `a ${issue.expected}`}`;
-    case 'invalid_value':
-      return `must be one of: ${issue.values.map(String).join(', ')}`;
-    case 'unrecognized_keys':
-      return `unknown field${issue.keys.length > 1 ? 's' : ''}: ${issue.keys.join(', ')}`;
-    default:
-      return issue.message;
-  }
-}
-
 /**
  * Reads a pool definition from a request: malformed bodies are refused as readJson does; a
  * definition that does not validate answers `{ ok: false, error, issues }` with one issue per
@@ -330,7 +306,7 @@ export async function readPoolBody(
   const body = await readJson(request, z.unknown());
   const parsed = PoolDefinitionSchema.safeParse(body);
   if (parsed.success) return { ok: true, pool: parsed.data };
-  const issues = parsed.error.issues.map((i) => ({ field: i.path.map(String).join('.') || 'body', message: plainIssue(i) }));
+  const issues = fieldIssues(parsed.error);
   const error = `Invalid request: ${parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; ')}`;
   return { ok: false, error, issues };
 }

@@ -1,14 +1,16 @@
 /**
  * Shared pieces of Floe's route handlers: reading a JSON body with a size limit and a zod
- * schema, and turning errors into JSON answers with a status and a message a person can read.
- * A broker error keeps its own status and words; anything unexpected is logged and answered
- * 500 without internals.
+ * schema, and turning errors into JSON answers with a status and a message a person can read
+ * (`error`, English) plus its words (`code`, `params`) for the page to say in the person's
+ * language. A broker error keeps its own status and words; anything unexpected is logged and
+ * answered 500 without internals.
  */
 import 'server-only';
 import fs from 'node:fs';
 import { NextResponse } from 'next/server';
 import type { z } from 'zod';
 import { getRuntime } from '@/server/runtime-registry';
+import { type Words, wordsOf } from '@/server/words';
 
 const MAX_BODY_BYTES = 64 * 1024;
 
@@ -16,6 +18,7 @@ export class RequestError extends Error {
   constructor(
     readonly status: number,
     message: string,
+    readonly words?: Words,
   ) {
     super(message);
     this.name = 'RequestError';
@@ -42,8 +45,54 @@ export async function readJson<T extends z.ZodType>(request: Request, schema: T)
   return parsed.data;
 }
 
-export function jsonError(status: number, message: string): NextResponse {
-  return NextResponse.json({ error: message }, { status });
+/** One problem with a form's field: `field` is the zod path joined by dots ("template.baseImage"), with its words. */
+export interface FieldIssue extends Partial<Words> {
+  field: string;
+  message: string;
+}
+
+/** A zod issue in plain English and in words a page says in its own language (Api.field*). */
+function describeIssue(issue: z.core.$ZodIssue): { message: string; words?: Words } {
+  switch (issue.code) {
+    case 'too_small': {
+      const minimum = Number(issue.minimum);
+      if (issue.origin === 'string' && minimum <= 1) return { message: 'is required', words: { code: 'fieldRequired' } };
+      if (issue.origin === 'string') return { message: `needs at least ${minimum} characters`, words: { code: 'fieldTooShort', params: { minimum } } };
+      return { message: `must be at least ${minimum}`, words: { code: 'fieldTooSmall', params: { minimum } } };
+    }
+    case 'too_big': {
+      const maximum = Number(issue.maximum);
+      if (issue.origin === 'string') return { message: `may have at most ${maximum} characters`, words: { code: 'fieldTooLong', params: { maximum } } };
+      return { message: `must be at most ${maximum}`, words: { code: 'fieldTooBig', params: { maximum } } };
+    }
+    case 'invalid_type':
+      if (issue.input === undefined) return { message: 'is required', words: { code: 'fieldRequired' } };
+      if (issue.expected === 'int') return { message: 'must be a whole number', words: { code: 'fieldWholeNumber' } };
+      return { message: `must be a ${issue.expected}`, words: { code: 'fieldType', params: { expected: issue.expected } } };
+    case 'invalid_value': {
+      const values = issue.values.map(String).join(', ');
+      return { message: `must be one of: ${values}`, words: { code: 'fieldOneOf', params: { values } } };
+    }
+    case 'unrecognized_keys': {
+      const keys = issue.keys.join(', ');
+      return { message: `unknown field${issue.keys.length > 1 ? 's' : ''}: ${keys}`, words: { code: 'fieldUnknown', params: { keys } } };
+    }
+    default:
+      return { message: issue.message };
+  }
+}
+
+/** One FieldIssue per zod issue, for a form to show beside each field. */
+export function fieldIssues(error: z.ZodError): FieldIssue[] {
+  return error.issues.map((issue) => {
+    const { message, words } = describeIssue(issue);
+    return { field: issue.path.map(String).join('.') || 'body', message, ...words };
+  });
+}
+
+/** An error answer: `error` in English for API clients, and the words a page says it with (server/words.ts). */
+export function jsonError(status: number, message: string, words?: Words): NextResponse {
+  return NextResponse.json({ error: message, ...words }, { status });
 }
 
 /**
@@ -53,15 +102,15 @@ export function jsonError(status: number, message: string): NextResponse {
 export function errorResponse(error: unknown): NextResponse {
   const status = (error as { status?: unknown })?.status;
   if (error instanceof Error && typeof status === 'number' && status >= 400 && status < 600) {
-    return jsonError(status, error.message);
+    return jsonError(status, error.message, wordsOf(error));
   }
   const runtime = getRuntime();
   if (isDiskFull(error) || dataDiskIsFull(runtime.config.dataDir)) {
     runtime.log.error({ err: error }, 'request failed: the data disk is full');
-    return jsonError(507, `Floe's data disk is full (no space left on the disk holding ${runtime.config.dataDir}); nothing was changed. Your running desktop is not affected.`);
+    return jsonError(507, `Floe's data disk is full (no space left on the disk holding ${runtime.config.dataDir}); nothing was changed. Your running desktop is not affected.`, { code: 'diskFull' });
   }
   runtime.log.error({ err: error }, 'request failed');
-  return jsonError(500, 'Something went wrong on the server. Please try again.');
+  return jsonError(500, 'Something went wrong on the server. Please try again.', { code: 'serverError' });
 }
 
 /** A write that failed for want of space: SQLite's SQLITE_FULL or the system's ENOSPC. */

@@ -14,6 +14,7 @@ import type { SessionUser } from './auth';
 import { type DesktopStage, viewOf } from './desktops';
 import { NextResponse } from 'next/server';
 import { RequestError, errorResponse } from './http';
+import { type Words, wordsOf } from '@/server/words';
 
 export const USERS_PAGE_SIZE = 20;
 
@@ -22,15 +23,16 @@ export class UserFieldError extends RequestError {
   constructor(
     message: string,
     readonly field: string,
+    words: Words,
   ) {
-    super(400, message);
+    super(400, message, words);
   }
 }
 
 /** Answers an error of the users routes: a field refusal with `issues`, anything else as errorResponse does. */
 export function userErrorResponse(error: unknown): NextResponse {
   if (error instanceof UserFieldError) {
-    return NextResponse.json({ error: error.message, issues: [{ field: error.field, message: error.message }] }, { status: 400 });
+    return NextResponse.json({ error: error.message, ...error.words, issues: [{ field: error.field, message: error.message, ...error.words }] }, { status: 400 });
   }
   return errorResponse(error);
 }
@@ -46,8 +48,8 @@ async function change<T>(work: (admin: UserAdmin) => Promise<T>): Promise<T> {
   try {
     return await work(userAdmin());
   } catch (error) {
-    if (error instanceof UserAdminError) throw error.field ? new UserFieldError(error.message, error.field) : new RequestError(409, error.message);
-    if (error instanceof Error && error.name === 'UnknownUserError') throw new RequestError(404, error.message);
+    if (error instanceof UserAdminError) throw error.field ? new UserFieldError(error.message, error.field, error.words) : new RequestError(409, error.message, error.words);
+    if (error instanceof Error && error.name === 'UnknownUserError') throw new RequestError(404, error.message, wordsOf(error));
     throw error;
   }
 }
@@ -78,8 +80,8 @@ export async function userDetail(name: string) {
 }
 
 export const NewUserSchema = z.object({
-  name: z.string().trim().min(1, 'Enter a user name.'),
-  displayName: z.string().trim().max(120, 'A display name has at most 120 characters.').optional(),
+  name: z.string().trim().min(1),
+  displayName: z.string().trim().max(120).optional(),
   role: RoleSchema,
 });
 
@@ -100,29 +102,55 @@ export const UserChangeSchema = z.discriminatedUnion('action', [
 ]);
 export type UserChange = z.infer<typeof UserChangeSchema>;
 
+/** What a change did: English for API clients, and its words for the page (server/words.ts). */
+export interface UserChangeOutcome extends Words {
+  message: string;
+  /** A new password, shown once. */
+  password?: string;
+}
+
 /** One change to a person's account; answers what the page says (and a new password, once). */
-export async function changeUser(actor: SessionUser, name: string, request: UserChange): Promise<{ message: string; password?: string }> {
-  return change(async (admin) => {
+export async function changeUser(actor: SessionUser, name: string, request: UserChange): Promise<UserChangeOutcome> {
+  return change(async (admin): Promise<UserChangeOutcome> => {
     switch (request.action) {
       case 'role': {
-        if (name === actor.name && request.role !== 'admin') throw new UserAdminError('You cannot take away your own admin role.', 'role');
+        if (name === actor.name && request.role !== 'admin') {
+          throw new UserAdminError('You cannot take away your own admin role.', 'role', { code: 'ownAdminRole' });
+        }
         const { from, oidc } = await admin.setRole(actor.name, name, request.role);
-        return { message: `${name} is now ${request.role} (was ${from}).${oidc ? ' Their next OIDC sign-in sets the role from their groups again.' : ''}` };
+        return {
+          message: `${name} is now ${request.role} (was ${from}).${oidc ? ' Their next OIDC sign-in sets the role from their groups again.' : ''}`,
+          code: oidc ? 'roleChangedOidc' : 'roleChanged',
+          params: { name, role: request.role, from },
+        };
       }
       case 'disable': {
-        if (name === actor.name) throw new UserAdminError('You cannot disable your own account.');
+        if (name === actor.name) throw new UserAdminError('You cannot disable your own account.', undefined, { code: 'ownDisable' });
         const ended = await admin.setDisabled(actor.name, name, true);
-        return { message: `Disabled ${name}${ended ? `; ended ${ended} sign-in session${ended === 1 ? '' : 's'}` : ''}.` };
+        return {
+          message: `Disabled ${name}${ended ? `; ended ${ended} sign-in session${ended === 1 ? '' : 's'}` : ''}.`,
+          code: 'disabled',
+          params: { name, sessions: ended },
+        };
       }
       case 'enable':
         await admin.setDisabled(actor.name, name, false);
-        return { message: `Enabled ${name}.` };
-      case 'unlock':
+        return { message: `Enabled ${name}.`, code: 'enabled', params: { name } };
+      case 'unlock': {
         await admin.existing(name);
-        return { message: (await admin.unlock(actor.name, name)) ? `Unlocked ${name}: their failed sign-ins are forgotten.` : `${name} had no failed sign-ins to forget.` };
+        const hadFailures = await admin.unlock(actor.name, name);
+        return hadFailures
+          ? { message: `Unlocked ${name}: their failed sign-ins are forgotten.`, code: 'unlocked', params: { name } }
+          : { message: `${name} had no failed sign-ins to forget.`, code: 'nothingToUnlock', params: { name } };
+      }
       case 'reset-password': {
         const { password, sessionsEnded } = await admin.setPassword(actor.name, name);
-        return { message: `New password for ${name}${sessionsEnded ? `; ended ${sessionsEnded} sign-in session${sessionsEnded === 1 ? '' : 's'}` : ''}.`, password };
+        return {
+          message: `New password for ${name}${sessionsEnded ? `; ended ${sessionsEnded} sign-in session${sessionsEnded === 1 ? '' : 's'}` : ''}.`,
+          code: 'passwordReset',
+          params: { name, sessions: sessionsEnded },
+          password,
+        };
       }
     }
   });

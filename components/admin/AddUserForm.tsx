@@ -6,6 +6,8 @@
 import { useTranslations } from 'next-intl';
 import { useRouter } from 'next/navigation';
 import { useId, useState } from 'react';
+import { type WordedAnswer, useApiWords } from '@/lib/api-words';
+import { usePostJson } from '../helpdesk/ReasonDialog';
 import { NewPassword } from './NewPassword';
 
 type Field = 'name' | 'displayName' | 'role';
@@ -15,6 +17,8 @@ export function AddUserForm() {
   const router = useRouter();
   const t = useTranslations('AddUser');
   const staff = useTranslations('Staff');
+  const postJson = usePostJson();
+  const say = useApiWords();
   const [busy, setBusy] = useState(false);
   const [errors, setErrors] = useState<Partial<Record<Field | 'form', string>>>({});
   const [created, setCreated] = useState<{ name: string; password: string } | null>(null);
@@ -24,22 +28,21 @@ export function AddUserForm() {
     setBusy(true);
     setErrors({});
     setCreated(null);
-    const response = await fetch('/api/admin/users', {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ name: data.get('name'), displayName: data.get('displayName') || undefined, role: data.get('role') }),
-    }).catch(() => null);
-    const body = (await response?.json().catch(() => ({}))) as { name?: string; password?: string; error?: string; issues?: { field: string; message: string }[] } | undefined;
+    const { error, body } = await postJson<{ name?: string; password?: string; issues?: (WordedAnswer & { field: string; message: string })[] }>('/api/admin/users', {
+      name: data.get('name'),
+      displayName: data.get('displayName') || undefined,
+      role: data.get('role'),
+    });
     setBusy(false);
-    if (response?.ok && body?.name && body.password) {
+    if (!error && body?.name && body.password) {
       setCreated({ name: body.name, password: body.password });
       form.reset();
       router.refresh();
       return;
     }
     const next: Partial<Record<Field | 'form', string>> = {};
-    for (const issue of body?.issues ?? []) if (['name', 'displayName', 'role'].includes(issue.field)) next[issue.field as Field] = issue.message;
-    if (Object.keys(next).length === 0) next.form = body?.error ?? staff('unreachable');
+    for (const issue of body?.issues ?? []) if (['name', 'displayName', 'role'].includes(issue.field)) next[issue.field as Field] = say(issue, issue.message);
+    if (Object.keys(next).length === 0) next.form = error ?? staff('unreachable');
     setErrors(next);
   }
 

@@ -8,6 +8,7 @@
 import { useTranslations } from 'next-intl';
 import { type FormEvent, useEffect, useId, useRef, useState } from 'react';
 import type { PoolDefinition } from '@/lib/admin';
+import { type WordedAnswer, useApiWords } from '@/lib/api-words';
 import { usePostJson } from '../helpdesk/ReasonDialog';
 import { announce } from '../helpdesk/StaffNotice';
 
@@ -67,6 +68,7 @@ export function PoolForm({ mode, pool, open, onClose, onSaved }: { mode: PoolFor
   const id = useId();
   const t = useTranslations('PoolForm');
   const postJson = usePostJson();
+  const say = useApiWords();
   const [values, setValues] = useState<Values>(() => valuesOf(pool));
   const [issues, setIssues] = useState<Record<string, string>>({});
   const [general, setGeneral] = useState<string[]>([]);
@@ -115,7 +117,7 @@ export function PoolForm({ mode, pool, open, onClose, onSaved }: { mode: PoolFor
     }
     setBusy(true);
     const url = mode === 'create' ? '/api/admin/pools' : `/api/admin/pools/${encodeURIComponent(pool?.name ?? '')}`;
-    const { error, body: answer } = await postJson<{ issues?: { field: string; message: string }[] }>(url, body, mode === 'create' ? 'POST' : 'PUT');
+    const { error, body: answer } = await postJson<{ issues?: (WordedAnswer & { field: string; message: string })[] }>(url, body, mode === 'create' ? 'POST' : 'PUT');
     setBusy(false);
     if (error) {
       const byField: Record<string, string> = {};
@@ -123,8 +125,9 @@ export function PoolForm({ mode, pool, open, onClose, onSaved }: { mode: PoolFor
       for (const issue of answer?.issues ?? []) {
         const field = issue.field.startsWith('template') ? 'template' : issue.field;
         if (field === 'template' || field === 'name' || field === 'title' || field === 'kind' || field === 'onIdle' || field === 'instant' || (NUMBER_FIELDS as readonly string[]).includes(field)) {
-          byField[field] = byField[field] ? `${byField[field]}; ${issue.message}` : issue.message;
-        } else other.push(`${issue.field}: ${issue.message}`);
+          const text = say(issue, issue.message);
+          byField[field] = byField[field] ? `${byField[field]}; ${text}` : text;
+        } else other.push(`${issue.field}: ${say(issue, issue.message)}`);
       }
       setIssues(byField);
       setGeneral(Object.keys(byField).length === 0 && other.length === 0 ? [error] : other);

@@ -7,7 +7,9 @@
 import { useTranslations } from 'next-intl';
 import { useRouter } from 'next/navigation';
 import { useId, useState } from 'react';
+import { type WordedAnswer, useApiWords } from '@/lib/api-words';
 import type { UserChange } from '@/lib/users';
+import { usePostJson } from '../helpdesk/ReasonDialog';
 import { NewPassword } from './NewPassword';
 
 export interface UserActionsProps {
@@ -23,6 +25,8 @@ export function UserActions({ name, role, disabled, locked, oidc }: UserActionsP
   const router = useRouter();
   const t = useTranslations('UserActions');
   const staff = useTranslations('Staff');
+  const postJson = usePostJson();
+  const say = useApiWords();
   const [busy, setBusy] = useState(false);
   const [wantedRole, setWantedRole] = useState(role);
   const [result, setResult] = useState<{ ok: boolean; text: string; field?: string } | null>(null);
@@ -32,19 +36,17 @@ export function UserActions({ name, role, disabled, locked, oidc }: UserActionsP
     setBusy(true);
     setResult(null);
     setPassword(null);
-    const response = await fetch(`/api/admin/users/${encodeURIComponent(name)}`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify(change),
-    }).catch(() => null);
-    const body = (await response?.json().catch(() => ({}))) as { message?: string; password?: string; error?: string; issues?: { field: string }[] } | undefined;
+    const { error, body } = await postJson<WordedAnswer & { password?: string; issues?: { field: string }[] }>(
+      `/api/admin/users/${encodeURIComponent(name)}`,
+      change,
+    );
     setBusy(false);
-    if (response?.ok) {
-      setResult({ ok: true, text: body?.message ?? staff('done') });
+    if (!error) {
+      setResult({ ok: true, text: say(body, staff('done')) });
       if (body?.password) setPassword(body.password);
       router.refresh();
     } else {
-      setResult({ ok: false, text: body?.error ?? staff('unreachable'), field: body?.issues?.[0]?.field });
+      setResult({ ok: false, text: error, field: body?.issues?.[0]?.field });
     }
   }
 

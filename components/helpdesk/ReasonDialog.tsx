@@ -6,6 +6,7 @@
  * an error message to show, or null when the action is done (the dialog then closes).
  */
 import { useTranslations } from 'next-intl';
+import { type SayAnswer, type WordedAnswer, useApiWords } from '@/lib/api-words';
 import { type FormEvent, useEffect, useId, useRef, useState } from 'react';
 
 export interface ReasonDialogProps {
@@ -100,15 +101,16 @@ export function ReasonDialog({ open, title, message, confirmLabel, danger = true
   );
 }
 
-/** What postJson says when the server gave no words of its own. */
+/** What postJson says when the server gave no words of its own, and how it words those it gave. */
 export interface PostJsonWords {
   unreachable: string;
   answered: (status: number) => string;
+  say: SayAnswer;
 }
 
 /**
- * POSTs JSON to a staff route; answers the server's error message (or `words` when there is
- * none), or null and the body when it worked.
+ * POSTs JSON to a staff route; answers the server's error in the page's language (or `words`
+ * when there is none), or null and the body when it worked.
  */
 export async function postJson<T = unknown>(url: string, body: unknown, method = 'POST', words?: PostJsonWords): Promise<{ error: string | null; body: T | null }> {
   const response = await fetch(url, {
@@ -117,14 +119,18 @@ export async function postJson<T = unknown>(url: string, body: unknown, method =
     body: JSON.stringify(body),
   }).catch(() => null);
   if (!response) return { error: words?.unreachable ?? 'Floe could not be reached. Please try again.', body: null };
-  const parsed = (await response.json().catch(() => null)) as (T & { error?: string }) | null;
-  if (!response.ok) return { error: parsed?.error ?? words?.answered(response.status) ?? `Floe answered ${response.status}.`, body: parsed };
+  const parsed = (await response.json().catch(() => null)) as (T & WordedAnswer) | null;
+  if (!response.ok) {
+    const fallback = words?.answered(response.status) ?? `Floe answered ${response.status}.`;
+    return { error: words ? words.say(parsed, fallback) : (parsed?.error ?? fallback), body: parsed };
+  }
   return { error: null, body: parsed };
 }
 
 /** postJson with its own words in the page's language. */
 export function usePostJson(): <T = unknown>(url: string, body: unknown, method?: string) => Promise<{ error: string | null; body: T | null }> {
   const t = useTranslations('Staff');
-  const words: PostJsonWords = { unreachable: t('unreachable'), answered: (status) => t('answered', { status }) };
+  const say = useApiWords();
+  const words: PostJsonWords = { unreachable: t('unreachable'), answered: (status) => t('answered', { status }), say };
   return (url, body, method = 'POST') => postJson(url, body, method, words);
 }

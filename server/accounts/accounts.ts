@@ -8,6 +8,7 @@ import { hash, verify } from '@node-rs/argon2';
 import type { Kysely } from 'kysely';
 import { z } from 'zod';
 import type { Database, Role, User } from '../db/schema';
+import type { Words } from '../words';
 
 export const RoleSchema = z.enum(['user', 'helpdesk', 'admin']);
 export const UserNameSchema = z
@@ -18,16 +19,20 @@ export const UserNameSchema = z
 export const PasswordSchema = z.string().min(8, 'a password has at least 8 characters').max(256);
 
 export class UserExistsError extends Error {
+  readonly words: Words;
   constructor(name: string) {
     super(`A user named "${name}" already exists.`);
     this.name = 'UserExistsError';
+    this.words = { code: 'userExists', params: { name } };
   }
 }
 
 export class UnknownUserError extends Error {
+  readonly words: Words;
   constructor(name: string) {
     super(`There is no user named "${name}".`);
     this.name = 'UnknownUserError';
+    this.words = { code: 'unknownUser', params: { name } };
   }
 }
 

@@ -12,12 +12,14 @@ import type { Database, Role, SignInSession, User } from '../db/schema';
 import { Accounts, RoleSchema, UnknownUserError, UserExistsError, UserNameSchema } from './accounts';
 import type { SignInSessions } from './sign-in-sessions';
 import type { SignInThrottle } from './sign-in-throttle';
+import type { Words } from '../words';
 
-/** A request the admin may fix: `field` names the input it is about (for field errors). */
+/** A request the admin may fix: `field` names the input it is about (for field errors), `words` what the page says. */
 export class UserAdminError extends Error {
   constructor(
     message: string,
-    readonly field?: string,
+    readonly field: string | undefined,
+    readonly words: Words,
   ) {
     super(message);
     this.name = 'UserAdminError';
@@ -123,8 +125,16 @@ export class UserAdmin {
   /** Adds a user; without a password one is generated and returned (to be shown once). */
   async add(actor: string, input: { name: string; role: Role; displayName?: string; password?: string }): Promise<{ user: User; password: string }> {
     const name = UserNameSchema.safeParse(input.name);
-    if (!name.success) throw new UserAdminError(`The user name is not usable: ${name.error.issues[0]?.message}.`, 'name');
-    if (await this.accounts.findByName(name.data)) throw new UserAdminError(new UserExistsError(name.data).message, 'name');
+    if (!name.success) {
+      const issue = name.error.issues[0];
+      const words: Words = issue?.code === 'too_small' ? { code: 'nameRequired' } : issue?.code === 'too_big' ? { code: 'nameTooLong' } : { code: 'nameCharacters' };
+      throw new UserAdminError(`The user name is not usable: ${issue?.message}.`, 'name', words);
+    }
+    const taken = await this.accounts.findByName(name.data);
+    if (taken) {
+      const exists = new UserExistsError(name.data);
+      throw new UserAdminError(exists.message, 'name', exists.words);
+    }
     const role = RoleSchema.parse(input.role);
     const password = input.password ?? generatePassword();
     const displayName = input.displayName?.trim() || undefined;
@@ -136,7 +146,10 @@ export class UserAdmin {
   /** Sets a password (a generated one when not given) and ends the user's sign-in sessions. */
   async setPassword(actor: string, name: string, given?: string): Promise<{ password: string; sessionsEnded: number }> {
     const user = await this.existing(name);
-    if (await this.issuerOf(user.id)) throw new UserAdminError(`${user.name} signs in through OIDC; Floe keeps no password for them.`);
+    if (await this.issuerOf(user.id)) throw new UserAdminError(`${user.name} signs in through OIDC; Floe keeps no password for them.`, undefined, {
+        code: 'oidcNoPassword',
+        params: { name: user.name },
+      });
     const password = given ?? generatePassword();
     await this.accounts.setPassword(user.name, password);
     const sessionsEnded = await this.sessions.endAllOf(user.id, 'password changed');

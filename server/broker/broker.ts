@@ -157,7 +157,7 @@ export class Broker {
       .where('state', 'in', LIVE_STATES)
       .executeTakeFirstOrThrow();
     if (Number(count) > 0) {
-      throw new BrokerError(`The pool "${name}" still has ${count} desktop(s); recycle them first.`, 409);
+      throw new BrokerError(`The pool "${name}" still has ${count} desktop(s); recycle them first.`, 409, { code: 'poolHasDesktops', params: { pool: name, count } });
     }
     await this.db.deleteFrom('pools').where('name', '=', name).execute();
   }
@@ -545,11 +545,11 @@ export class Broker {
     if (!desktop || desktop.state === 'gone') throw new DesktopNotFoundError();
     const pool = await this.getPool(desktop.pool_name);
     const busy = this.boots.has(desktopId) || this.stopping.has(desktopId);
-    if (busy) throw new BrokerError('The desktop is starting or stopping; try again in a moment.', 409);
+    if (busy) throw new BrokerError('The desktop is starting or stopping; try again in a moment.', 409, { code: 'desktopBusy' });
     const running = RUNNING_STATES.includes(desktop.state);
     if (action === 'discard' || (action === 'shutdown' && pool.kind === 'stateless')) {
       if (pool.kind !== 'stateless') {
-        throw new BrokerError('A persistent desktop cannot be discarded; shut it down instead.', 400);
+        throw new BrokerError('A persistent desktop cannot be discarded; shut it down instead.', 400, { code: 'persistentNotDiscarded' });
       }
       await this.destroyDesktop(desktopId);
     } else if (action === 'shutdown') {
@@ -559,7 +559,7 @@ export class Broker {
       await this.setState(desktopId, 'provisioning', { failure_reason: null });
       this.startBoot(desktopId, pool);
     } else {
-      if (!running) throw new BrokerError('The desktop is not running, so it cannot be reset.', 409);
+      if (!running) throw new BrokerError('The desktop is not running, so it cannot be reset.', 409, { code: 'notRunningNoReset' });
       await this.hypervisor.reset(desktopId);
       await this.setState(desktopId, 'booting');
       this.track(desktopId, this.awaitReady(desktopId, pool));

@@ -125,10 +125,13 @@ export function confineTemplate(template: PoolDefinition['template'], imageDir: 
     try {
       real = fs.realpathSync(path.resolve(root, given));
     } catch {
-      throw new BrokerError(`template.${field}: there is no file "${given}" in the image folder.`, 400);
+      throw new BrokerError(`template.${field}: there is no file "${given}" in the image folder.`, 400, { code: 'templateFileMissing', params: { field, file: given } });
     }
     if (!real.startsWith(root + path.sep) || !fs.statSync(real).isFile()) {
-      throw new BrokerError(`template.${field}: "${given}" must be a file inside the image folder (${root}).`, 400);
+      throw new BrokerError(`template.${field}: "${given}" must be a file inside the image folder (${root}).`, 400, {
+        code: 'templateFileOutside',
+        params: { field, file: given },
+      });
     }
     confined[field] = real;
   }

@@ -125,7 +125,10 @@ export class TemplateRollouts {
     const previous = history.versions
       .filter((v) => v.state === 'ready' && v.version < history.current)
       .sort((a, b) => b.version - a.version)[0];
-    if (!previous) throw new BrokerError(`The pool "${pool.title}" has no earlier template version to roll back to.`, 409);
+    if (!previous) throw new BrokerError(`The pool "${pool.title}" has no earlier template version to roll back to.`, 409, {
+        code: 'noEarlierTemplate',
+        params: { pool: pool.title },
+      });
     await this.options.audit({ actor, action: 'template roll-back', target: poolName, detail: { from: history.current, to: previous.version } });
     this.run(poolName, () => this.buildAndSwitch(poolName, previous.version, actor, 'template roll-back done'));
     return previous;
@@ -137,7 +140,7 @@ export class TemplateRollouts {
   }
 
   private refuseWhileBusy(poolName: string): void {
-    if (this.busy.has(poolName)) throw new BrokerError('A template version of this pool is being rolled out; wait for it to finish.', 409);
+    if (this.busy.has(poolName)) throw new BrokerError('A template version of this pool is being rolled out; wait for it to finish.', 409, { code: 'templateRollingOut' });
   }
 
   private run(poolName: string, work: () => Promise<void>): void {

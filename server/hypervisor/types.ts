@@ -5,6 +5,7 @@
  * restarted Floe can adopt them. The embedded default is `qemu/` (one qemu-system process per
  * desktop); others (libvirt) implement the same interface.
  */
+import type { Words } from '../words';
 
 export type Accelerator = 'kvm' | 'tcg';
 
@@ -15,6 +16,7 @@ export type Accelerator = 'kvm' | 'tcg';
  */
 export class LivenessUnknownError extends Error {
   readonly status = 503;
+  readonly words: Words = { code: 'livenessUnknown' };
   constructor(what: string, readonly cause?: unknown) {
     super(`Floe cannot tell right now whether ${what} still runs${cause instanceof Error ? ` (${cause.message})` : ''}; it is left as it is and checked again shortly.`);
     this.name = 'LivenessUnknownError';

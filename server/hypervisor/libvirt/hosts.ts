@@ -19,6 +19,7 @@
  */
 import fs from 'node:fs';
 import { z } from 'zod';
+import type { Words } from '../../words';
 
 export const HOST_NAME_PATTERN = /^[a-z0-9](?:[a-z0-9-]{0,30})$/;
 
@@ -107,6 +108,7 @@ export interface PlacementCandidate {
 
 export class NoHostError extends Error {
   readonly status = 503;
+  readonly words: Words = { code: 'noHost' };
   constructor(reasons: string[]) {
     super(`no host can take this desktop now${reasons.length ? ` (${reasons.join('; ')})` : ' (no hosts are configured)'}`);
     this.name = 'NoHostError';

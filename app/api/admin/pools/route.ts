@@ -29,7 +29,12 @@ export async function POST(request: Request) {
     const pool = body.pool;
     if (await poolExists(pool.name)) {
       return NextResponse.json(
-        { error: `A pool named "${pool.name}" already exists.`, issues: [{ field: 'name', message: 'is taken by another pool' }] },
+        {
+          error: `A pool named "${pool.name}" already exists.`,
+          code: 'poolExists',
+          params: { pool: pool.name },
+          issues: [{ field: 'name', message: 'is taken by another pool', code: 'fieldPoolNameTaken' }],
+        },
         { status: 409 },
       );
     }

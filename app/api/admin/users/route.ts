@@ -6,7 +6,7 @@
 import { NextResponse } from 'next/server';
 import { z } from 'zod';
 import { requireApiRole } from '@/lib/auth';
-import { readJson } from '@/lib/http';
+import { fieldIssues, readJson } from '@/lib/http';
 import { NewUserSchema, addUser, userErrorResponse } from '@/lib/users';
 
 export const dynamic = 'force-dynamic';
@@ -16,8 +16,8 @@ export async function POST(request: Request) {
     const admin = await requireApiRole('admin');
     const parsed = NewUserSchema.safeParse(await readJson(request, z.unknown()));
     if (!parsed.success) {
-      const issues = parsed.error.issues.map((i) => ({ field: i.path.map(String).join('.') || 'body', message: i.message }));
-      return NextResponse.json({ error: issues.map((i) => i.message).join(' '), issues }, { status: 400 });
+      const issues = fieldIssues(parsed.error);
+      return NextResponse.json({ error: issues.map((i) => `${i.field}: ${i.message}`).join('; '), issues }, { status: 400 });
     }
     return NextResponse.json(await addUser(admin, parsed.data), { status: 201 });
   } catch (error) {

@@ -25,7 +25,7 @@ export async function PUT(request: Request, context: Context) {
       return NextResponse.json(
         {
           error: `Invalid request: name: must be "${name}" (renaming a pool is not supported).`,
-          issues: [{ field: 'name', message: `must stay "${name}" (a pool cannot be renamed)` }],
+          issues: [{ field: 'name', message: `must stay "${name}" (a pool cannot be renamed)`, code: 'fieldPoolRename', params: { name } }],
         },
         { status: 400 },
       );
