@@ -44,7 +44,8 @@ test('every page passes axe in the light and the dark theme', async ({ page, flo
   const booting = page.getByRole('heading', { name: 'Getting your desktop ready' });
   const connection = page.getByRole('status', { name: 'Console connection' });
   // An instant clone (once the template snapshot exists) may go straight to the console.
-  await expect(booting.or(connection.filter({ hasText: 'Connected' }))).toBeVisible({ timeout: 200_000 });
+  const connected = connection.filter({ hasText: 'Connected' });
+  await expect.poll(async () => (await booting.isVisible()) || (await connected.isVisible()), { timeout: 200_000 }).toBe(true);
   if (await booting.isVisible()) await scan(page, 'desktop booting');
   await expect(connection).toHaveText('Connected', { timeout: 200_000 });
   await scan(page, 'desktop running');
