@@ -55,6 +55,8 @@ function callGuestAgent(socketPath: string, command: object | string, timeoutMs:
         try {
           const message = JSON.parse(line) as { return?: unknown };
           if ('return' in message) return finish({ value: message.return });
+          // An error answer (e.g. guest-exec of a program the guest does not have) ends the wait.
+          if ('error' in message) return finish(undefined);
         } catch {
           // Not JSON (a partial or stray line): keep reading.
         }
