@@ -280,11 +280,15 @@ test.describe.serial('the graphical desktop', () => {
     const toGuest = `from-page-${Date.now() % 100000}`;
     await page.evaluate((text) => navigator.clipboard.writeText(text), toGuest);
     await clickGuest(page, { x: 400, y: 300 }); // the keyboard back to the screen (the Sound button had it)
-    // Ctrl+Shift+V is the terminal's paste: the page offers its clipboard to the agent first.
-    await typeInGuest(page, 'echo ');
+    // Ctrl+Shift+V is the terminal's paste: the page offers its clipboard to the agent first and
+    // sends the shortcut a moment later, so the line is finished only once the text is in the
+    // guest's clipboard (read there with xclip through the guest agent).
+    await typeInGuest(page, '> /dev/ttyS0 echo ');
     await page.keyboard.press('Control+Shift+V');
-    await runInGuest(page, serialLog, ' > /dev/ttyS0', toGuest);
-    await runInGuest(page, serialLog, 'xclip -o -selection clipboard > /dev/ttyS0', toGuest);
+    const guestClipboard = async () =>
+      (await guestExec(agentSocket, '/bin/sh', ['-c', 'su floe -c "DISPLAY=:0 xclip -o -selection clipboard"'])).stdout;
+    await expect.poll(guestClipboard, { timeout: 30_000, message: "the page's text in the guest's clipboard" }).toBe(toGuest);
+    await runInGuest(page, serialLog, '', toGuest);
 
     const toPage = `from-guest-${Date.now() % 100000}`;
     await page.evaluate(() => navigator.clipboard.writeText(''));
