@@ -83,6 +83,8 @@ export interface DesktopConsoleProps {
 }
 
 /** How long the window must keep its size before the guest is asked to follow it. */
+/** How long a paste shortcut waits after the page's clipboard was offered to the guest's agent. */
+const CLIPBOARD_OFFER_MS = 500;
 const RESIZE_DEBOUNCE_MS = 400;
 
 /** Ctrl+V, Ctrl+Shift+V (terminals) or Shift+Insert: the shortcuts that paste in the guest. */
@@ -246,13 +248,24 @@ export function DesktopConsole({ initial, apiBase: givenApiBase, backHref = '/de
         // The page's clipboard goes to the guest first (through its agent), then the shortcut.
         event.preventDefault();
         const code = event.code;
+        const modifiers = [event.ctrlKey && 'ControlLeft', event.shiftKey && 'ShiftLeft', event.altKey && 'AltLeft'].filter(
+          (m): m is string => typeof m === 'string',
+        );
         void navigator.clipboard
           .readText()
           .then((text) => connectionRef.current?.offerClipboardText(text))
+          // The offer goes over the agent channel, the keys over the inputs channel: let the
+          // guest's agent take the clipboard before the paste asks it for the text.
+          .then((offered) => (offered ? new Promise((resolve) => setTimeout(resolve, CLIPBOARD_OFFER_MS)) : undefined))
           .catch(() => undefined)
           .finally(() => {
-            connectionRef.current?.key(code, true);
-            connectionRef.current?.key(code, false);
+            // The person may have let go of Ctrl/Shift meanwhile: the guest still gets the whole shortcut.
+            const connection = connectionRef.current;
+            const released = modifiers.filter((m) => !connection?.isDown(m));
+            for (const m of released) connection?.key(m, true);
+            connection?.key(code, true);
+            connection?.key(code, false);
+            for (const m of released.reverse()) connection?.key(m, false);
           });
         return;
       }

@@ -4,12 +4,16 @@
 # LXQt: LXQt drew its panel sooner under TCG here (31 s against 44.5 s), but without Recommends
 # it draws its desktop icons blank (it needs an icon theme) and its image is 0.1 GiB bigger;
 # with instant clones the boot is paid once per template version, not per desktop. Inside:
-# systemd, Xorg with the QXL driver, LightDM logging the user "floe" in automatically, Xfce
+# systemd, Xorg on the kernel's QXL driver (qxl.ko) through Xorg's modesetting driver (with
+# Xorg's own qxl driver, xserver-xorg-video-qxl, 3 of 5 cold boots here painted nothing: the
+# screen stayed black in QMP screendumps and so in every clone), LightDM logging the user "floe"
+# in automatically, Xfce
 # (panel and menu, xfce4-terminal, Thunar), spice-vdagent in the session, qemu-guest-agent,
 # PulseAudio, xclip and xrandr (tests use them), systemd-networkd for a NIC when there is one.
 #
-# Once the session's panel is mapped, the guest writes FLOE-DESKTOP-READY on its serial port
-# (ttyS0, writable by the desktop user through the dialout group: tests print to it too).
+# Once the session's panel and desktop are mapped, the guest writes FLOE-DESKTOP-READY on its
+# serial port (ttyS0, writable by the desktop user through the dialout group: tests print to it
+# too).
 #
 # Usage: bash guest/build-desktop.sh [IMAGE_DIR]  (default $FLOE_IMAGE_DIR, else <repo>/.data/images)
 # Output: IMAGE_DIR/desktop/{vmlinuz,initrd.img,base.qcow2,stamp}. Progress lines read
@@ -56,9 +60,9 @@ rootfs="$work/rootfs"
 
 packages=(
   linux-image-amd64 systemd-sysv udev dbus dbus-x11 libpam-systemd procps iproute2 iputils-ping
-  xserver-xorg-core xserver-xorg-video-qxl xserver-xorg-input-libinput x11-utils x11-xserver-utils
+  xserver-xorg-core xserver-xorg-input-libinput x11-utils x11-xserver-utils
   xfce4-session xfwm4 xfce4-panel xfdesktop4 thunar xfce4-terminal xfce4-settings xfce4-appfinder
-  lightdm spice-vdagent qemu-guest-agent pulseaudio alsa-utils sox xclip fonts-dejavu-core
+  lightdm spice-vdagent qemu-guest-agent pulseaudio pulseaudio-utils alsa-utils sox xclip fonts-dejavu-core
   netcat-openbsd curl ca-certificates
 )
 
@@ -97,10 +101,11 @@ cp "$rootfs/etc/xdg/xfce4/panel/default.xml" "$panel_xml/xfce4-panel.xml"
 # No screen saver, no lock, no power manager: a desktop in a browser tab must not blank.
 cat >"$rootfs/usr/local/bin/floe-session-ready" <<'EOF'
 #!/bin/sh
-# Writes FLOE-DESKTOP-READY on the serial port once Xfce's panel window is mapped.
+# Writes FLOE-DESKTOP-READY on the serial port once Xfce's panel and its desktop (xfdesktop:
+# background and icons) are mapped; the host then waits for the screen to hold still.
 xset s off -dpms 2>/dev/null
 i=0
-until xwininfo -root -tree 2>/dev/null | grep -q '"xfce4-panel"'; do
+until tree="$(xwininfo -root -tree 2>/dev/null)" && echo "$tree" | grep -q '"xfce4-panel"' && echo "$tree" | grep -q '"xfdesktop"'; do
   i=$((i + 1)); [ "$i" -gt 600 ] && break
   sleep 0.5
 done
@@ -112,6 +117,30 @@ cat >"$rootfs/etc/xdg/autostart/floe-session-ready.desktop" <<'EOF'
 Type=Application
 Name=Floe ready marker
 Exec=/usr/local/bin/floe-session-ready
+NoDisplay=true
+EOF
+# The screen follows the browser window: the SPICE client's monitor config reaches the kernel's
+# QXL driver, which offers the window's size as the output's preferred mode and signals a
+# hotplug; spice-vdagent does not switch to it under Xfce (seen: xrandr lists 1280x728 as
+# preferred while 1024x768 stays current), so the session does, on every RandR change.
+cat >"$rootfs/usr/local/bin/floe-follow-size" <<'EOF'
+#!/bin/sh
+# Switches the first connected output to its preferred mode whenever that is not the current one.
+follow() {
+  xrandr -q | awk '/ connected/ { out = $1 } /^ +[0-9]+x[0-9]+/ && /\+/ && !/\*/ && out { print out; exit }' |
+    while read -r out; do xrandr --output "$out" --auto; done
+}
+follow
+xev -root -event randr | while read -r line; do
+  case "$line" in RR*) follow ;; esac
+done
+EOF
+chmod 755 "$rootfs/usr/local/bin/floe-follow-size"
+cat >"$rootfs/etc/xdg/autostart/floe-follow-size.desktop" <<'EOF'
+[Desktop Entry]
+Type=Application
+Name=Floe screen size follows the window
+Exec=/usr/local/bin/floe-follow-size
 NoDisplay=true
 EOF
 # The serial port stays a plain device (no getty) so the desktop user may write to it.

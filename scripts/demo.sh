@@ -11,7 +11,7 @@ if [ ! -f .next/BUILD_ID ] || [ -n "$(find app components lib server types proxy
   echo "==> Building the web app"
   npx next build
 fi
-# FLOE_DESKTOP_TEMPLATE=1 npm run demo: also build the graphical template in the background, then
-# add the Desktop pool (work in progress: its clones are still black in the browser, see README).
-export FLOE_DEMO=1 FLOE_DESKTOP_TEMPLATE=${FLOE_DESKTOP_TEMPLATE:-0} NODE_ENV=production
+# The graphical template builds in the background (guest/build-desktop.sh), then the Desktop
+# pool is added; FLOE_DESKTOP_TEMPLATE=0 npm run demo leaves it out.
+export FLOE_DEMO=1 FLOE_DESKTOP_TEMPLATE=${FLOE_DESKTOP_TEMPLATE:-1} NODE_ENV=production
 exec npx tsx server/main.ts

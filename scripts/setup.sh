@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # Installs what Floe needs on a Debian 12 machine and is idempotent (fast when all is there):
-# Debian packages (QEMU, qemu-img, cpio, e2fsprogs; Chromium, nginx and sqlite3 for the tests), the npm
-# packages, the system user QEMU runs as (floe-qemu, or FLOE_QEMU_USER; see
+# Debian packages (QEMU, qemu-img, cpio, e2fsprogs; Chromium, nginx and sqlite3 for the tests),
+# the npm packages, the system user QEMU runs as (floe-qemu, or FLOE_QEMU_USER; see
 # server/hypervisor/qemu/qemu-confinement.ts), the CA and certificate tools (openssl) for SPICE
-# TLS, and the demo guest image (built from Debian packages by guest/build.sh).
+# TLS, nftables (it keeps "nat" guests off this host: server/host/guest-firewall.ts), and the
+# demo guest image (built from Debian packages by guest/build.sh).
 # Usage: scripts/setup.sh [--no-browser]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(qemu-system-x86 qemu-utils cpio e2fsprogs openssl)
+packages=(qemu-system-x86 qemu-utils cpio e2fsprogs openssl nftables)
 # The browser tests use Chromium; the remote-viewer TLS test runs Debian's remote-viewer under Xvfb;
 # the deploy-doc test (test/deploy-doc.test.ts) runs Debian's nginx and sqlite3 as docs/deploy.md does.
 [ "${1:-}" = "--no-browser" ] || packages+=(chromium virt-viewer xvfb nginx sqlite3)

@@ -68,6 +68,11 @@ grep -qx "postgres test/two-replicas.postgres.ts" "$reports/replicas-engines.log
 echo "==> Fault drills (file handles, database away, full disk, kill -9 QEMU; about 3 minutes)"
 npm run --silent drills
 
+echo "==> The graphical desktop template (guest/build-desktop.sh; cached by its recipe, about 3-7 minutes when it is not)"
+# e2e/graphical-desktop.spec.ts needs it; its template VM boots and is saved once per image
+# (IMAGE_DIR/snapshots), so both e2e passes below restore clones of one snapshot.
+bash guest/build-desktop.sh
+
 echo "==> Browser end-to-end tests, specs in random order (seed $seed)"
 PLAYWRIGHT_JSON_OUTPUT_FILE="$reports/e2e-random.json" npx playwright test --reporter=list,json --shuffle="$seed"
 echo "==> Browser end-to-end tests, specs in reverse order"

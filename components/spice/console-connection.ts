@@ -496,6 +496,11 @@ export class ConsoleConnection {
     return false;
   }
 
+  /** True while the key at `code` is held down in the guest. */
+  isDown(code: string): boolean {
+    return this.pressed.has(code);
+  }
+
   /** Releases every key still held in the guest (the screen lost focus with keys down). */
   releaseAllKeys(): void {
     for (const code of [...this.pressed.keys()]) this.key(code, false);

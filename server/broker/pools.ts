@@ -12,7 +12,7 @@ import { desktopTemplate } from '../hypervisor/qemu/desktop-template';
 import type { TemplateSpec } from '../hypervisor/types';
 
 const ReadinessSchema = z.discriminatedUnion('kind', [
-  z.object({ kind: z.literal('serial-marker'), marker: z.string().min(1).max(200) }),
+  z.object({ kind: z.literal('serial-marker'), marker: z.string().min(1).max(200), agent: z.boolean().optional() }),
   z.object({ kind: z.literal('guest-agent') }),
   z.object({ kind: z.literal('delay'), seconds: z.number().int().min(0).max(600) }),
 ]);
@@ -50,6 +50,11 @@ export const PoolDefinitionSchema = z.object({
    * template VM, paused and saved once) instead of booting. Every template here supports it.
    */
   instant: z.boolean().default(true),
+  /**
+   * The desktops' network: `none` (no network card) or `nat` (outbound through QEMU's user-mode
+   * network; nothing on the Floe host is reachable from the guest, see server/host/guest-firewall.ts).
+   */
+  network: z.enum(['none', 'nat']).default('none'),
 });
 
 export type PoolDefinition = z.infer<typeof PoolDefinitionSchema>;
@@ -85,7 +90,8 @@ export const demoPools: PoolDefinition[] = [
 
 /**
  * The demo's graphical pool (Xfce, see guest/build-desktop.sh): fresh desktops, instant clones
- * of the booted template (a cold boot takes about 45 s under TCG). Added once the image is built.
+ * of the booted template (a cold boot takes 1-2 minutes under TCG), with an outbound network
+ * (`nat`) that cannot reach this host. Added once the image is built.
  */
 export const desktopDemoPool: PoolDefinition = PoolDefinitionSchema.parse({
   name: 'desktop',
@@ -97,14 +103,16 @@ export const desktopDemoPool: PoolDefinition = PoolDefinitionSchema.parse({
   spares: 0,
   maxSize: 4,
   graceMinutes: 5,
+  network: 'nat',
 });
 
 /** Turns a pool's template into the hypervisor's terms. */
 export function templateOf(pool: PoolDefinition, imageDir: string): TemplateSpec {
   const t = pool.template;
-  if (t === 'demo') return { ...demoTemplate(imageDir), memoryMiB: pool.memoryMiB, vcpus: pool.vcpus };
-  if (t === 'desktop') return { ...desktopTemplate(imageDir), memoryMiB: pool.memoryMiB, vcpus: pool.vcpus };
-  return { ...t, memoryMiB: pool.memoryMiB, vcpus: pool.vcpus };
+  const sized = { memoryMiB: pool.memoryMiB, vcpus: pool.vcpus, ...(pool.network === 'nat' ? { network: 'nat' as const } : {}) };
+  if (t === 'demo') return { ...demoTemplate(imageDir), ...sized };
+  if (t === 'desktop') return { ...desktopTemplate(imageDir), ...sized };
+  return { ...t, ...sized };
 }
 
 /**

@@ -26,7 +26,8 @@ export type AcceleratorChoice = Accelerator | 'auto';
 
 /** How Floe knows a guest has finished booting. */
 export type Readiness =
-  | { kind: 'serial-marker'; marker: string }
+  /** `agent`: the guest also runs qemu-guest-agent, so a clone gets its clock set through it. */
+  | { kind: 'serial-marker'; marker: string; agent?: boolean }
   | { kind: 'guest-agent' }
   | { kind: 'delay'; seconds: number };
 
@@ -45,7 +46,20 @@ export interface TemplateSpec {
   tbSizeMiB?: number;
   /** Extra paravirtual devices of full guests: sound (HDA to SPICE playback), virtio-rng, virtio-balloon. */
   devices?: { sound?: boolean; rng?: boolean; balloon?: boolean };
+  /**
+   * The guest's network: none (default, no NIC), or `nat`: a virtio NIC on QEMU's user-mode
+   * network, outbound only, with every connection to this host refused (server/host/guest-firewall.ts).
+   */
+  network?: GuestNetwork;
+  /**
+   * Before its snapshot is saved, the template VM's screen must hold still (the same screen dump
+   * for 2 s): a graphical session goes on painting after its ready marker, and a snapshot taken
+   * then gives clones a half-drawn screen.
+   */
+  steadyScreen?: boolean;
 }
+
+export type GuestNetwork = 'none' | 'nat';
 
 /**
  * A booted template's saved state (instant clones): the RAM and device state, and the frozen

@@ -2,14 +2,15 @@
  * The graphical "desktop" template that `guest/build-desktop.sh` builds into IMAGE_DIR/desktop:
  * Debian 12 with Xfce, auto-login, spice-vdagent, qemu-guest-agent and PulseAudio, booted with
  * its own kernel and initrd from its ext4 disk. It writes FLOE-DESKTOP-READY on the serial port
- * once the session's panel is mapped (a marker written earlier fires before anything is painted).
- * Under TCG a cold boot takes about 45 s, so its pools use instant clones.
+ * once the session's panel and desktop windows are mapped; the snapshot is saved once the screen
+ * then holds still (xfdesktop paints its background a few seconds after it maps). Under TCG a
+ * cold boot takes about 45-100 s, so its pools use instant clones.
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import type { TemplateSpec } from '../types';
 
-/** The line the desktop guest writes on ttyS0 once Xfce's panel is on screen. */
+/** The line the desktop guest writes on ttyS0 once Xfce's panel and desktop are mapped. */
 export const DESKTOP_READY_MARKER = 'FLOE-DESKTOP-READY';
 
 /** Root on the virtio disk; kernel messages on the serial port; the VGA screen stays clean. */
@@ -42,8 +43,9 @@ export function desktopTemplate(imageDir: string): TemplateSpec {
     kernelArgs: DESKTOP_KERNEL_ARGS,
     memoryMiB: 2048,
     vcpus: 2,
-    readiness: { kind: 'serial-marker', marker: DESKTOP_READY_MARKER },
+    readiness: { kind: 'serial-marker', marker: DESKTOP_READY_MARKER, agent: true },
     tbSizeMiB: DESKTOP_TB_SIZE_MIB,
     devices: { sound: true, rng: true, balloon: true },
+    steadyScreen: true,
   };
 }

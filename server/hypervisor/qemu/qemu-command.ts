@@ -194,5 +194,12 @@ function deviceArgs(template: TemplateSpec): string[] {
   }
   if (devices.rng) args.push('-object', 'rng-random,id=rng0,filename=/dev/urandom', '-device', 'virtio-rng-pci,rng=rng0');
   if (devices.balloon) args.push('-device', 'virtio-balloon-pci,id=balloon0');
+  if (template.network === 'nat') {
+    // QEMU's user-mode network: the guest's connections become sockets QEMU opens on the host,
+    // outbound only (no hostfwd). IPv4 only; its host alias 10.0.2.2 (the host's loopback) and
+    // every other address of this host are refused by server/host/guest-firewall.ts, which Floe
+    // loads before a nat desktop starts. The MAC is fixed: clones share the template's anyway.
+    args.push('-netdev', 'user,id=net0,ipv6=off,net=10.0.2.0/24', '-device', 'virtio-net-pci,netdev=net0,id=nic0,mac=52:54:00:f1:0e:01');
+  }
   return args;
 }

@@ -33,6 +33,7 @@ import {
   type VmInfo,
 } from '../types';
 import { type AcceleratorDecision, resolveAccelerator } from './accelerator';
+import { ensureGuestFirewall } from '../../host/guest-firewall';
 import { findFreePort } from './free-port';
 import { CLONE_HOOK, runCloneHook, setGuestTime, waitForGuestAgent } from './guest-agent';
 import {
@@ -199,6 +200,11 @@ export class QemuHypervisor implements Hypervisor {
   /** The guest's serial port output (the demo guest prints its ready marker there). */
   serialLogPath(id: string): string {
     return this.paths(id).serialLog;
+  }
+
+  /** The socket of the guest's qemu-guest-agent channel (guest-agent.ts talks to it). */
+  agentSocketPath(id: string): string {
+    return this.paths(id).agentSocket;
   }
 
   /** The desktop's folder (disk, sockets, logs). */
@@ -467,6 +473,8 @@ export class QemuHypervisor implements Hypervisor {
     spicePort: number,
     restore?: TemplateSnapshotRef,
   ): Promise<VmInfo> {
+    // A guest on the user-mode network starts only once this host is closed to it.
+    if (template.network === 'nat') await ensureGuestFirewall(this.confinement.user?.uid);
     const args = [...buildQemuArgs({ id, paths, template, accelerator, spiceHost: this.spiceHost, spicePort }), ...confinementArgs(this.confinement)];
     // A clone reads the saved state from an inherited descriptor (QEMU opens and spawns nothing).
     if (restore) args.push('-incoming', 'fd:3');
@@ -720,7 +728,8 @@ export class QemuHypervisor implements Hypervisor {
 
   /**
    * A clone does not print its ready marker again: it is ready once it runs (the restore has
-   * completed). Where the template runs a guest agent, the agent must answer, the guest's
+   * completed). Where the template runs a guest agent (`guest-agent` readiness, or a serial
+   * marker with `agent`), the agent must answer, the guest's
    * clock, which jumped by the snapshot's age, is set, and the template's clone identity hook
    * (guest-agent.ts) is started with the desktop's id.
    */
@@ -729,7 +738,7 @@ export class QemuHypervisor implements Hypervisor {
     const qmp = await this.qmpFor(vm);
     const status = await qmp.execute<{ status?: string }>('query-status');
     if (status.status !== 'running') throw new Error(`desktop ${vm.record.id}: the clone is ${status.status ?? 'not running'}`);
-    if (readiness.kind === 'guest-agent') {
+    if (readiness.kind === 'guest-agent' || (readiness.kind === 'serial-marker' && readiness.agent)) {
       await waitForGuestAgent(vm.paths.agentSocket, deadline, checkAlive);
       await setGuestTime(vm.paths.agentSocket).catch((error: Error) =>
         qemuLog.warn({ id: vm.record.id, err: error.message }, 'guest-set-time failed; the clock may lag'),

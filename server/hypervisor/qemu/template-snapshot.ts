@@ -190,6 +190,8 @@ export interface SnapshotHost {
   /** A random path QEMU can reach after dropping root, and handing a file there to QEMU's user. */
   privateQemuPath(prefix: string, suffix: string): string;
   handToQemu(file: string): Promise<void>;
+  /** Writes the VM's screen as PPM (templates with `steadyScreen`). */
+  screendump(id: string, ppmPath: string): Promise<void>;
 }
 
 export interface TemplateSnapshotsOptions {
@@ -296,6 +298,10 @@ export class TemplateSnapshots implements SnapshotSource {
       await this.host.start({ id: vmId, template });
       await this.host.waitReady(vmId, template.readiness, this.bootTimeoutMs);
       await new Promise((resolve) => setTimeout(resolve, this.settleMs));
+      if (template.steadyScreen) {
+        const steady = await waitForSteadyScreen((file) => this.host.screendump(vmId, file), path.join(files.folder, 'screen.ppm'));
+        snapshotLog.info({ key, ms: steady.ms, steady: steady.steady, dumps: steady.dumps }, steady.steady ? 'template screen holds still' : 'template screen still changing; saving anyway');
+      }
       const vmFolder = this.host.desktopFolder(vmId);
       const partial = `${files.stateFile}.partial`;
       const qmp: QmpRunner = (command, args) => this.host.qmpCommand(vmId, command, args);
@@ -336,6 +342,35 @@ export class TemplateSnapshots implements SnapshotSource {
     } finally {
       await this.host.destroy(vmId).catch(() => undefined);
     }
+  }
+}
+
+/**
+ * Takes screen dumps every `intervalMs` until `stableDumps` in a row are the same bytes (the
+ * screen held still for (stableDumps - 1) * intervalMs) or `timeoutMs` passed.
+ */
+export async function waitForSteadyScreen(
+  dump: (file: string) => Promise<void>,
+  file: string,
+  { intervalMs = 1000, stableDumps = 3, timeoutMs = 60_000 } = {},
+): Promise<{ steady: boolean; ms: number; dumps: number }> {
+  const started = Date.now();
+  let last = '';
+  let same = 0;
+  let dumps = 0;
+  try {
+    for (;;) {
+      await dump(file);
+      dumps++;
+      const hash = createHash('sha256').update(await fs.promises.readFile(file)).digest('hex');
+      same = hash === last ? same + 1 : 1;
+      last = hash;
+      if (same >= stableDumps) return { steady: true, ms: Date.now() - started, dumps };
+      if (Date.now() - started > timeoutMs) return { steady: false, ms: Date.now() - started, dumps };
+      await new Promise((resolve) => setTimeout(resolve, intervalMs));
+    }
+  } finally {
+    await fs.promises.rm(file, { force: true });
   }
 }
 
