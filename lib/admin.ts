@@ -19,7 +19,7 @@ import { type HostStatus, type KsmStatus, configureKsm, readHost } from '@/serve
 import { type ProcessSample, cpuPercent, sampleProcess } from '@/server/hypervisor/qemu/process-stats';
 import { getRuntime } from '@/server/runtime-registry';
 import type { SessionUser } from './auth';
-import { hostUnreachable } from './desktops';
+import { type PreparingPoolView, hostUnreachable, preparingPools } from './desktops';
 import { hostOf } from './helpdesk';
 import { type FieldIssue, RequestError, fieldIssues, readJson } from './http';
 import { PoolDefinitionSchema } from './pools';
@@ -123,6 +123,8 @@ export interface AdminOverview {
   pools: PoolRow[];
   desktops: Omit<DesktopPage, 'rows'> & { rows: AdminDesktopRow[] };
   filter: DesktopFilter;
+  /** Pools whose template is still being built. */
+  preparing: PreparingPoolView[];
 }
 
 const RUNNING: DesktopState[] = ['booting', 'ready', 'assigned'];
@@ -226,6 +228,7 @@ export async function adminOverview(filter: DesktopFilter = {}): Promise<AdminOv
     pools: rowsOfPools,
     desktops: { ...page, rows },
     filter,
+    preparing: preparingPools(),
   };
 }
 

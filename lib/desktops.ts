@@ -27,6 +27,25 @@ export interface DesktopView {
   unreachable: boolean;
 }
 
+/** A pool whose template is still being built, as pages show it (components/PreparingPools.tsx). */
+export interface PreparingPoolView {
+  name: string;
+  title: string;
+  state: 'building' | 'ready' | 'failed';
+  step: number;
+  steps: number;
+  /** The build script's own words for the current step. */
+  doing: string;
+}
+
+/** The pools still being prepared (the demo's Desktop pool while its template builds). */
+export function preparingPools(): PreparingPoolView[] {
+  return getRuntime().preparingPools.map((pool) => {
+    const { state, step, steps, doing } = pool.progress();
+    return { name: pool.name, title: pool.title, state, step, steps, doing };
+  });
+}
+
 export interface PoolOffer {
   name: string;
   title: string;

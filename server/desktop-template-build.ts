@@ -3,7 +3,10 @@
  * pools at once while `guest/build-desktop.sh` runs (about 4 minutes the first time here; a
  * second run with the same recipe returns at once), and the Desktop pool is added when the
  * image is there. Progress is read from the script's "step N/M: what" lines and kept for
- * whoever asks (`progress()`); the script's output also goes to the log.
+ * whoever asks (`progress()`): until then the pool is listed as being prepared (a
+ * `PreparingPool`) on My desktops and the admin pool page. The script's output also goes to the
+ * log. Floe stopping leaves the build running to its end (stopping mmdebstrap part-way can
+ * leave the chroot's mounts behind); a later start waits for it on the build's lock.
  */
 import { spawn } from 'node:child_process';
 import path from 'node:path';
@@ -19,6 +22,13 @@ export interface TemplateBuildProgress {
   reason?: string;
 }
 
+/** A pool whose template is still being made: shown with its progress until the pool exists. */
+export interface PreparingPool {
+  name: string;
+  title: string;
+  progress(): TemplateBuildProgress;
+}
+
 const STEP_LINE = /step (\d+)\/(\d+): (.*)$/;
 
 /** Parses one output line of guest/build-desktop.sh; undefined when it is not a step line. */
@@ -32,9 +42,13 @@ export class DesktopTemplateBuild {
   private current: TemplateBuildProgress = { state: 'building', step: 0, steps: 1, doing: 'starting' };
   readonly done: Promise<void>;
 
-  /** Starts `bash guest/build-desktop.sh IMAGE_DIR` from `repoRoot`; `done` resolves when it succeeded. */
-  constructor(options: { repoRoot: string; imageDir: string; log: Logger }) {
-    const child = spawn('bash', [path.join(options.repoRoot, 'guest', 'build-desktop.sh'), options.imageDir], {
+  /**
+   * Starts `bash SCRIPT IMAGE_DIR` from `repoRoot`; `done` resolves when it succeeded. SCRIPT is
+   * guest/build-desktop.sh unless `script` names another with the same output (tests).
+   */
+  constructor(options: { repoRoot: string; imageDir: string; log: Logger; script?: string }) {
+    const script = options.script ?? path.join(options.repoRoot, 'guest', 'build-desktop.sh');
+    const child = spawn('bash', [script, options.imageDir], {
       cwd: options.repoRoot,
       stdio: ['ignore', 'pipe', 'pipe'],
     });

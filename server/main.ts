@@ -59,9 +59,20 @@ async function main(): Promise<void> {
     }
     if (!config.poolsFile && process.env.FLOE_DESKTOP_TEMPLATE === '1') {
       // `npm run demo`: the graphical template builds in the background; its pool appears when it is there.
-      const build = new DesktopTemplateBuild({ repoRoot, imageDir: config.imageDir, log: log.child({ module: 'desktop-template' }) });
+      // Until then My desktops and the admin pool page show it as being prepared, with progress.
+      const build = new DesktopTemplateBuild({
+        repoRoot,
+        imageDir: config.imageDir,
+        log: log.child({ module: 'desktop-template' }),
+        script: process.env.FLOE_DESKTOP_TEMPLATE_SCRIPT || undefined,
+      });
+      const preparing = { name: desktopDemoPool.name, title: desktopDemoPool.title, progress: () => build.progress() };
+      runtime.preparingPools.push(preparing);
       build.done
         .then(() => runtime.broker.seedPools([desktopDemoPool]))
+        .then(() => {
+          runtime.preparingPools = runtime.preparingPools.filter((pool) => pool !== preparing);
+        })
         .catch((error: unknown) => log.error({ err: error }, 'the desktop template could not be built; the Desktop pool stays away'));
     }
   }

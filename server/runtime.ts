@@ -5,6 +5,7 @@
  * gate, and publishes it with `runtime-registry.ts`. Pages see it through the FloeRuntime
  * interface only.
  */
+import type { PreparingPool } from './desktop-template-build';
 import type { Logger } from 'pino';
 import { Accounts } from './accounts/accounts';
 import { Broker } from './broker/broker';
@@ -66,6 +67,8 @@ export interface FloeRuntime {
   log: Logger;
   metrics: FloeMetrics;
   consoles: LiveConsoles;
+  /** Pools whose template is still being built (the demo's Desktop pool): shown with progress until they exist. */
+  preparingPools: PreparingPool[];
   /** Where remote-viewer reaches this Floe's SPICE CONNECT proxy, when it runs. */
   spiceProxy?: { host: string; port: number; tls: { ca: string; subject: string } };
   audit(entry: AuditEntry): Promise<void>;
@@ -152,6 +155,7 @@ export async function createRuntime(
     broker,
     snapshots,
     libvirt,
+    preparingPools: [],
     rollouts: new TemplateRollouts({ broker, store: broker.templateVersions, snapshots, imageDir: config.imageDir, audit, log: log.child({ module: 'templates' }) }),
     tickets,
     consoleSessions,

@@ -1,21 +1,24 @@
 /**
  * "My desktop": the pools the person may use, each with their desktop's state and a button to
- * open it (which boots one when they have none yet).
+ * open it (which boots one when they have none yet), and pools still being prepared with their
+ * progress (the page refreshes itself meanwhile).
  */
 import { getFormatter, getTranslations } from 'next-intl/server';
 import { DesktopActions } from '@/components/DesktopActions';
 import { DesktopsAutoRefresh } from '@/components/DesktopsAutoRefresh';
 import { GraceNotice } from '@/components/GraceNotice';
 import { OpenDesktopButton } from '@/components/OpenDesktopButton';
+import { PreparingPools } from '@/components/PreparingPools';
 import { TopBar } from '@/components/TopBar';
 import { requireUser } from '@/lib/auth';
-import { poolOffers } from '@/lib/desktops';
+import { poolOffers, preparingPools } from '@/lib/desktops';
 
 export const dynamic = 'force-dynamic';
 
 export default async function DesktopsPage() {
   const user = await requireUser();
   const offers = await poolOffers(user);
+  const preparing = preparingPools();
   const t = await getTranslations('Desktops');
   const format = await getFormatter();
   return (
@@ -24,9 +27,12 @@ export default async function DesktopsPage() {
       <main className="page">
         <h1>{offers.length === 1 ? t('titleOne') : t('titleMany')}</h1>
         <DesktopsAutoRefresh
-          active={offers.some((o) => o.desktop && (o.desktop.unreachable || ['starting', 'booting', 'stopping'].includes(o.desktop.stage)))}
+          active={
+            preparing.some((p) => p.state === 'building') ||
+            offers.some((o) => o.desktop && (o.desktop.unreachable || ['starting', 'booting', 'stopping'].includes(o.desktop.stage)))
+          }
         />
-        {offers.length === 0 && <p>{t('none')}</p>}
+        {offers.length === 0 && preparing.length === 0 && <p>{t('none')}</p>}
         <ul className="cards" style={{ listStyle: 'none', padding: 0 }}>
           {offers.map((offer) => (
             <li key={offer.name} className="card" aria-label={offer.title}>
@@ -67,6 +73,7 @@ export default async function DesktopsPage() {
             </li>
           ))}
         </ul>
+        <PreparingPools pools={preparing} />
       </main>
     </>
   );

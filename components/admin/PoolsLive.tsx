@@ -14,6 +14,7 @@ import { ReasonDialog, usePostJson } from '../helpdesk/ReasonDialog';
 import { StaffNotices, announce } from '../helpdesk/StaffNotice';
 import { DESKTOP_STATES, Duration, MiB, Percent, StateBadge, UnreachableBadge, When, useStateWords } from './Figures';
 import { HostPanel } from './HostPanel';
+import { PreparingPools } from '../PreparingPools';
 import { PoolForm, type PoolFormMode } from './PoolForm';
 
 const POLL_MS = 2000;
@@ -176,6 +177,7 @@ export function PoolsLive({ initial }: { initial: AdminOverview }) {
           </tbody>
         </table>
         {pools.length === 0 && <p>{t('noPool')}</p>}
+        <PreparingPools pools={data.preparing} />
       </section>
 
       <section aria-labelledby="desktops-title" className="panel">
