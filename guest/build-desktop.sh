@@ -8,7 +8,7 @@
 # Xorg's own qxl driver, xserver-xorg-video-qxl, 3 of 5 cold boots here painted nothing: the
 # screen stayed black in QMP screendumps and so in every clone), LightDM logging the user "floe"
 # in automatically, Xfce
-# (panel and menu, xfce4-terminal, Thunar), spice-vdagent in the session, qemu-guest-agent,
+# (panel and menu, xfce4-terminal, the Mousepad text editor, Thunar), spice-vdagent in the session, qemu-guest-agent,
 # PulseAudio, xclip and xrandr (tests use them), systemd-networkd for a NIC when there is one.
 #
 # Once the session's panel and desktop are mapped, the guest writes FLOE-DESKTOP-READY on its
@@ -61,7 +61,7 @@ rootfs="$work/rootfs"
 packages=(
   linux-image-amd64 systemd-sysv udev dbus dbus-x11 libpam-systemd procps iproute2 iputils-ping
   xserver-xorg-core xserver-xorg-input-libinput x11-utils x11-xserver-utils
-  xfce4-session xfwm4 xfce4-panel xfdesktop4 thunar xfce4-terminal xfce4-settings xfce4-appfinder
+  xfce4-session xfwm4 xfce4-panel xfdesktop4 thunar xfce4-terminal mousepad xfce4-settings xfce4-appfinder
   lightdm spice-vdagent qemu-guest-agent pulseaudio pulseaudio-utils alsa-utils sox xclip fonts-dejavu-core
   netcat-openbsd curl ca-certificates
 )
