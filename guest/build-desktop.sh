@@ -55,7 +55,15 @@ if ((${#missing[@]})); then
 fi
 
 work="$(mktemp -d "$image_dir/.desktop-build.XXXXXX")"
-trap 'rm -rf "$work"' EXIT
+# mmdebstrap mounts the host's /dev/shm, /dev/pts, /proc and /sys inside the chroot; a build
+# stopped part-way (Ctrl+C, Floe stopped) can leave them there, and removing the work folder
+# through them once emptied this host's /dev/shm. Detach whatever is mounted below it first,
+# and never remove across a file system boundary.
+remove_work() {
+  findmnt -rn -o TARGET | grep -F "$work/" | sort -r | while read -r target; do umount -l "$target" || true; done
+  rm -rf --one-file-system "$work"
+}
+trap remove_work EXIT
 rootfs="$work/rootfs"
 
 packages=(
