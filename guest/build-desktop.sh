@@ -60,7 +60,8 @@ work="$(mktemp -d "$image_dir/.desktop-build.XXXXXX")"
 # through them once emptied this host's /dev/shm. Detach whatever is mounted below it first,
 # and never remove across a file system boundary.
 remove_work() {
-  findmnt -rn -o TARGET | grep -F "$work/" | sort -r | while read -r target; do umount -l "$target" || true; done
+  local target
+  for target in $(findmnt -rn -o TARGET | grep -F "$work/" | sort -r || true); do umount -l "$target" || true; done
   rm -rf --one-file-system "$work"
 }
 trap remove_work EXIT
