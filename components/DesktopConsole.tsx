@@ -83,9 +83,9 @@ export interface DesktopConsoleProps {
 }
 
 /** How long the window must keep its size before the guest is asked to follow it. */
+const RESIZE_DEBOUNCE_MS = 400;
 /** How long a paste shortcut waits after the page's clipboard was offered to the guest's agent. */
 const CLIPBOARD_OFFER_MS = 500;
-const RESIZE_DEBOUNCE_MS = 400;
 
 /** Ctrl+V, Ctrl+Shift+V (terminals) or Shift+Insert: the shortcuts that paste in the guest. */
 function isPasteShortcut(event: KeyboardEvent): boolean {

@@ -9,12 +9,12 @@
  */
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import type { APIRequestContext, Browser, Page } from '@playwright/test';
 import { QemuHypervisor } from '../server/hypervisor/qemu/qemu-hypervisor';
 import type { VmInfo } from '../server/hypervisor/types';
+import { freePort } from '../scripts/floe-process';
 import { type StartedFloe, cleanUpDataDir, expect, startFloe, signIn, stopFloe, test, litPixels } from './fixtures';
 
 const PEOPLE = ['alice', 'bob', 'helen'] as const;
@@ -115,15 +115,6 @@ test('after kill -9 of Floe the same desktops are re-adopted and a dead QEMU is 
     await cleanUpDataDir(dataDir);
   }
 });
-
-/** A port free right now on loopback (the restarted Floe must listen where the pages are). */
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 test('after kill -9 of Floe five live consoles come back within 5 s, without a reload', async ({ browser }) => {
   test.setTimeout(720_000);

@@ -9,6 +9,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import fs from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -101,6 +102,18 @@ export async function signInCookie(url: string, name: string, password: string):
   const session = response.headers.getSetCookie().map((c) => c.split(';')[0]).find((c) => /session-token/.test(c ?? ''));
   if (!session) throw new Error(`sign-in of ${name} failed (${response.status})`);
   return `${cookies}; ${session}`;
+}
+
+/**
+ * A loopback port free right now (taken for a moment and given back), for servers that need a
+ * fixed port: nginx's config, a restarted Floe that must listen where the pages are.
+ */
+export async function freePort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as net.AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
 }
 
 /** PIDs of QEMU processes whose command line mentions `dir`. */

@@ -25,7 +25,7 @@ import { WebSocket, createWebSocketStream } from 'ws';
 import { repoRoot } from '../server/config';
 import { QemuHypervisor } from '../server/hypervisor/qemu/qemu-hypervisor';
 import { trySpiceLogin } from '../server/hypervisor/qemu/spice-login';
-import { type StartedFloe, qemuProcessesUnder, signInCookie, startFloe, stopFloe } from '../scripts/floe-process';
+import { type StartedFloe, freePort, qemuProcessesUnder, signInCookie, startFloe, stopFloe } from '../scripts/floe-process';
 
 const doc = fs.readFileSync(path.join(repoRoot, 'docs', 'deploy.md'), 'utf8');
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'floe-deploy-doc-'));
@@ -57,16 +57,6 @@ function adapt(text: string, from: string | RegExp, to: string): string {
   const every = new RegExp(from.source, from.flags.includes('g') ? from.flags : `${from.flags}g`);
   assert.ok(every.test(text), `the document's text still matches ${String(from)}`);
   return text.replace(every, to);
-}
-
-/** A free loopback port (taken for a moment and given back: nginx needs fixed ports). */
-async function freePort(): Promise<number> {
-  const { createServer } = await import('node:net');
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as net.AddressInfo).port;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 /** nginx's version ("1.22.1"), from `nginx -v` (which prints on stderr). */

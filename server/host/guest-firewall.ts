@@ -76,7 +76,7 @@ async function loadRules(rules: string): Promise<void> {
   }
 }
 
-/** True when the table is in the kernel now (tests, the admin's checks). */
+/** True when the table is in the kernel now (tests). */
 export async function guestFirewallLoaded(): Promise<boolean> {
   try {
     await execFileAsync('nft', ['list', 'table', 'inet', GUEST_FIREWALL_TABLE]);
