@@ -28,6 +28,7 @@ import { forgetAcceleratorProbe, resolveAccelerator } from '../server/hypervisor
 import { demoTemplate } from '../server/hypervisor/qemu/demo-template';
 import { QemuHypervisor } from '../server/hypervisor/qemu/qemu-hypervisor';
 import { TemplateSnapshots } from '../server/hypervisor/qemu/template-snapshot';
+import { waitUntil } from '../test/wait-until';
 import { median, percentile, report } from './figures';
 
 const round = (n: number, digits = 2) => Math.round(n * 10 ** digits) / 10 ** digits;
@@ -41,14 +42,6 @@ async function screenDrawn(hypervisor: QemuHypervisor, id: string, file: string)
   const offset = data.indexOf('255\n', 0, 'latin1') + 4;
   for (let i = offset; i < data.length; i++) if (data[i]! > 40) return true;
   return false;
-}
-
-async function waitFor(check: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`${what} did not happen within ${timeoutMs} ms`);
-    await sleep(10);
-  }
 }
 
 export async function instantClonesBench(): Promise<void> {
@@ -96,8 +89,8 @@ export async function instantClonesBench(): Promise<void> {
       for (let i = 0; i < runs; i++) {
         const started = Date.now();
         const desktop = await broker.assignDesktop(`${pool.name}-user-${i}`, pool.name);
-        await waitFor(async () => (await broker.getDesktop(desktop.id))?.state === 'assigned', 180_000, 'desktop ready');
-        await waitFor(() => screenDrawn(hypervisor, desktop.id, screen), 60_000, 'screen drawn');
+        await waitUntil('desktop ready', async () => (await broker.getDesktop(desktop.id))?.state === 'assigned', { timeoutMs: 180_000, intervalMs: 10 });
+        await waitUntil('screen drawn', () => screenDrawn(hypervisor, desktop.id, screen), { timeoutMs: 60_000, intervalMs: 10 });
         times.push((Date.now() - started) / 1000);
         await broker.destroyDesktop(desktop.id);
       }
@@ -119,7 +112,7 @@ export async function instantClonesBench(): Promise<void> {
       const taken = Date.now();
       const desktop = await broker.assignDesktop(`spare-user-${i}`, 'spare');
       if (!before.includes(desktop.id)) throw new Error('the spare was not handed out');
-      await waitFor(async () => (await readySpares()).length > 0, 60_000, 'spare replenished');
+      await waitUntil('spare replenished', async () => (await readySpares()).length > 0, { timeoutMs: 60_000, intervalMs: 10 });
       replenish.push((Date.now() - taken) / 1000);
     }
     stopLoop();

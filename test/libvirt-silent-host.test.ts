@@ -20,6 +20,7 @@ import { loadConfig, repoRoot } from '../server/config';
 import { LibvirtHypervisor } from '../server/hypervisor/libvirt/libvirt-hypervisor';
 import { demoTemplate } from '../server/hypervisor/qemu/demo-template';
 import { type StartedFloe, signInCookie, startFloe, stopFloe } from '../scripts/floe-process';
+import { waitUntil } from './wait-until';
 
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'floe-silent-host-'));
 const script = path.join(repoRoot, 'scripts', 'libvirt.sh');
@@ -35,15 +36,8 @@ const cookies: Record<string, string> = {};
 
 const libvirtdPid = () => Number(fs.readFileSync(path.join(root, 'hosts', 'good', 'libvirtd.pid'), 'utf8').trim());
 
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs: number): Promise<{ value: T; ms: number }> {
-  const started = Date.now();
-  for (;;) {
-    const value = await probe().catch(() => undefined);
-    if (value !== undefined) return { value, ms: Date.now() - started };
-    if (Date.now() - started > timeoutMs) assert.fail(`${what} did not happen within ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-}
+/** How the test polls Floe's API: every 200 ms, a request that fails meaning "not yet". */
+const POLL = { intervalMs: 200, ignoreErrors: true };
 
 async function getJson<T>(who: string, route: string): Promise<T> {
   if (!floe) throw new Error('Floe is not running');
@@ -147,10 +141,10 @@ describe('Floe on libvirt with a host that never answers', { timeout: 600_000 },
     assert.equal(hosts.hosts.find((h) => h.name === 'silent')?.state, 'down');
     assert.equal(hosts.hosts.find((h) => h.name === 'good')?.state, 'up');
     // The reconcile loop runs although one host is silent: the pool's spare boots on the good host.
-    const spare = await waitFor(
+    const spare = await waitUntil(
       'a spare ready on the good host',
       async () => (await getJson<OverviewBody>('admin', '/api/admin/overview')).desktops.rows.find((row) => row.state === 'ready'),
-      180_000,
+      { ...POLL, timeoutMs: 180_000 },
     );
     console.log(`spare ready ${spare.ms} ms later`);
     assert.equal(spare.value.host, 'good');
@@ -174,10 +168,10 @@ describe('Floe on libvirt with a host that never answers', { timeout: 600_000 },
     process.kill(pid, 'SIGSTOP');
     const stoppedAt = Date.now();
     try {
-      const { ms } = await waitFor(
+      const { ms } = await waitUntil(
         'the desktop shown unreachable',
-        async () => ((await getJson<DesktopBody>('alice', `/api/desktops/${id}`)).desktop.unreachable ? true : undefined),
-        10_000,
+        async () => (await getJson<DesktopBody>('alice', `/api/desktops/${id}`)).desktop.unreachable,
+        { ...POLL, timeoutMs: 10_000 },
       );
       console.log(`desktop shown unreachable ${Date.now() - stoppedAt} ms after its host stopped answering (${ms} ms of polling)`);
       const mine = await getJson<{ pools: { desktop: DesktopBody['desktop'] | null }[] }>('alice', '/api/desktops');
@@ -199,10 +193,10 @@ describe('Floe on libvirt with a host that never answers', { timeout: 600_000 },
     } finally {
       process.kill(pid, 'SIGCONT');
     }
-    const back = await waitFor(
+    const back = await waitUntil(
       'the desktop reachable again',
-      async () => ((await getJson<DesktopBody>('alice', `/api/desktops/${id}`)).desktop.unreachable ? undefined : true),
-      10_000,
+      async () => !(await getJson<DesktopBody>('alice', `/api/desktops/${id}`)).desktop.unreachable,
+      { ...POLL, timeoutMs: 10_000 },
     );
     console.log(`reachable again ${back.ms} ms after its host answered`);
     const later = (await getJson<DesktopBody>('alice', `/api/desktops/${id}`)).desktop;

@@ -21,19 +21,10 @@ import { createSpiceProxy, type SpiceProxy } from '../server/console/spice-proxy
 import { ensureSpiceTls } from '../server/host/spice-tls';
 import { demoTemplate } from '../server/hypervisor/qemu/demo-template';
 import { QemuHypervisor } from '../server/hypervisor/qemu/qemu-hypervisor';
+import { waitUntil } from './wait-until';
 
 const hasViewer = ['/usr/bin/remote-viewer', '/usr/bin/xvfb-run'].every((file) => fs.existsSync(file));
 const TICKET = randomBytes(30).toString('hex');
-
-async function waitFor<T>(what: string, probe: () => T | undefined, timeoutMs: number): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
 
 /** Ends xvfb-run with its Xvfb and remote-viewer (their own process group); one already gone is fine. */
 function killGroup(viewer: ChildProcess): void {
@@ -104,12 +95,12 @@ describe('remote-viewer over TLS through the SPICE proxy (real QEMU, real remote
   it('opens the desktop: TLS checked against Floe CA, login accepted, further channels opened', async () => {
     const viewer = openViewer(certificates.ca);
     // spice-gtk opens display, inputs and cursor only once the main channel's login succeeded.
-    await waitFor('remote-viewer to open more than the main channel', () => (channelsSeen.includes(spiceChannelTypes.display) ? true : undefined), 60_000);
+    await waitUntil('remote-viewer to open more than the main channel', () => channelsSeen.includes(spiceChannelTypes.display), { timeoutMs: 60_000, intervalMs: 100 });
     assert.equal(channelsSeen[0], spiceChannelTypes.main);
     const [active] = proxy.activeSessions();
     assert.ok(active && active.channels >= 2 && active.bytesToBrowser > 0, 'the session carries the desktop to remote-viewer');
     killGroup(viewer);
-    await waitFor('the session to end', () => (proxy.activeSessions().length === 0 ? true : undefined), 15_000);
+    await waitUntil('the session to end', () => proxy.activeSessions().length === 0, { timeoutMs: 15_000, intervalMs: 100 });
   });
 
   it('a .vv naming another CA reaches no desktop: remote-viewer refuses the certificate', async () => {
@@ -117,7 +108,7 @@ describe('remote-viewer over TLS through the SPICE proxy (real QEMU, real remote
     const before = channelsSeen.length;
     openViewer(otherCa);
     // It reaches the proxy (the CONNECT), then gives up in the TLS handshake: no link message comes.
-    await waitFor('remote-viewer to abandon the TLS handshake', () => (refusals.includes('TLS handshake failed') ? true : undefined), 60_000);
+    await waitUntil('remote-viewer to abandon the TLS handshake', () => refusals.includes('TLS handshake failed'), { timeoutMs: 60_000, intervalMs: 100 });
     assert.equal(channelsSeen.length, before, 'no SPICE channel reached the admission');
     assert.deepEqual(proxy.activeSessions(), []);
   });

@@ -11,6 +11,7 @@ import { test } from 'node:test';
 import type { SpiceMainConnOptions, SpiceOutgoingMessage } from '@spice-project/spice-html5';
 import { ConsoleConnection, type ConsoleStatus, type SpiceModule } from '../components/spice/console-connection';
 import type { DesktopView } from '../lib/desktops';
+import { waitUntil } from './wait-until';
 
 class FakeSpiceMainConn {
   static instances: FakeSpiceMainConn[] = [];
@@ -111,20 +112,15 @@ function setup(script: Partial<Script> = {}, options: { retryDelaysMs?: number[]
   return { connection, statuses, desktops, agent, calls, screenClears: () => cleared };
 }
 
-async function until(condition: () => boolean, what: string, timeoutMs = 2000): Promise<void> {
-  const start = Date.now();
-  while (!condition()) {
-    if (Date.now() - start > timeoutMs) assert.fail(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 2));
-  }
-}
+/** How the tests wait for the connection's background steps: a 2 ms poll, 2 s at most. */
+const SOON = { timeoutMs: 2000, intervalMs: 2 };
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 test('connects with a fresh ticket to the relay on the page host, and reports success', async () => {
   const t = setup();
   t.connection.start();
-  await until(() => FakeSpiceMainConn.instances.length === 1, 'a connection');
+  await waitUntil('a connection', () => FakeSpiceMainConn.instances.length === 1, SOON);
   const options = FakeSpiceMainConn.instances[0]!.options;
   assert.equal(options.uri, 'ws://floe.test/console/ws?ticket=T1');
   assert.equal(options.password, 'P1');
@@ -138,7 +134,7 @@ test('connects with a fresh ticket to the relay on the page host, and reports su
 test('a drop stops the old connection, clears the screen and reconnects with a new ticket', async () => {
   const t = setup();
   t.connection.start();
-  await until(() => FakeSpiceMainConn.instances.length === 1, 'the first connection');
+  await waitUntil('the first connection', () => FakeSpiceMainConn.instances.length === 1, SOON);
   const first = FakeSpiceMainConn.instances[0]!;
   first.options.onsuccess!('Connected');
   const clearsBefore = t.screenClears();
@@ -148,7 +144,7 @@ test('a drop stops the old connection, clears the screen and reconnects with a n
   assert.ok(t.screenClears() > clearsBefore, 'the screen element is cleared');
   assert.deepEqual(t.statuses.at(-1), { state: 'reconnecting', attempt: 1, retryInMs: 10, reason: 'Unexpected close while ready' });
 
-  await until(() => FakeSpiceMainConn.instances.length === 2, 'the second connection');
+  await waitUntil('the second connection', () => FakeSpiceMainConn.instances.length === 2, SOON);
   const second = FakeSpiceMainConn.instances[1]!;
   assert.equal(second.options.uri, 'ws://floe.test/console/ws?ticket=T2');
   assert.deepEqual(t.calls.slice(2), ['GET /api/desktops/d1', 'POST /api/desktops/d1/console-ticket']);
@@ -170,7 +166,7 @@ test('a drop stops the old connection, clears the screen and reconnects with a n
 test('the waits between tries grow, then stay at the longest', async () => {
   const t = setup({ ticket: () => ({ status: 503, body: { error: 'Try again later.' } }) });
   t.connection.start();
-  await until(() => t.statuses.filter((s) => s.state === 'reconnecting').length >= 5, 'five retries');
+  await waitUntil('five retries', () => t.statuses.filter((s) => s.state === 'reconnecting').length >= 5, SOON);
   t.connection.stop();
   const waits = t.statuses.flatMap((s) => (s.state === 'reconnecting' ? [s.retryInMs] : []));
   assert.deepEqual(waits.slice(0, 5), [10, 20, 40, 40, 40]);
@@ -183,7 +179,7 @@ test('a connection that stayed up long enough starts the waits from the first ag
   const t = setup({}, { stableAfterMs: 0 });
   t.connection.start();
   for (let n = 1; n <= 3; n++) {
-    await until(() => FakeSpiceMainConn.instances.length === n, `connection ${n}`);
+    await waitUntil(`connection ${n}`, () => FakeSpiceMainConn.instances.length === n, SOON);
     const connection = FakeSpiceMainConn.instances[n - 1]!;
     connection.options.onsuccess!('Connected');
     connection.options.onerror!(new Error('dropped'));
@@ -200,10 +196,10 @@ test('an ended sign-in stops the retries with the signed-out state', async () =>
     ticket: () => (signedIn ? { status: 200, body: { path: '/console/ws?ticket=T', password: 'P' } } : { status: 401, body: { error: 'Please sign in.' } }),
   });
   t.connection.start();
-  await until(() => FakeSpiceMainConn.instances.length === 1, 'a connection');
+  await waitUntil('a connection', () => FakeSpiceMainConn.instances.length === 1, SOON);
   signedIn = false;
   FakeSpiceMainConn.instances[0]!.options.onerror!(new Error('Unexpected close while ready'));
-  await until(() => t.statuses.at(-1)?.state === 'signed-out', 'the signed-out state');
+  await waitUntil('the signed-out state', () => t.statuses.at(-1)?.state === 'signed-out', SOON);
   const calls = t.calls.length;
   await sleep(80);
   assert.equal(t.calls.length, calls, 'no more requests');
@@ -215,10 +211,10 @@ test('a stopped or failed desktop stops the retries without asking for a ticket'
     let stageNow: DesktopView['stage'] = 'ready';
     const t = setup({ desktop: () => ({ status: 200, body: { desktop: desktopView(stageNow) } }) });
     t.connection.start();
-    await until(() => FakeSpiceMainConn.instances.length === 1, 'a connection');
+    await waitUntil('a connection', () => FakeSpiceMainConn.instances.length === 1, SOON);
     stageNow = stage;
     FakeSpiceMainConn.instances[0]!.options.onerror!(new Error('Unexpected close while ready'));
-    await until(() => t.statuses.at(-1)?.state === 'desktop-gone', 'the desktop-gone state');
+    await waitUntil('the desktop-gone state', () => t.statuses.at(-1)?.state === 'desktop-gone', SOON);
     const last = t.statuses.at(-1);
     assert.equal(last?.state === 'desktop-gone' && last.reason, stage, 'the status says why');
     assert.equal(t.desktops.at(-1)?.stage, stage, 'the page is told the new stage');
@@ -231,14 +227,14 @@ test('a stopped or failed desktop stops the retries without asking for a ticket'
 test('a desktop that no longer exists (404) ends the console with a code the page puts in words', async () => {
   const t = setup({ ticket: () => ({ status: 404, body: { error: 'This desktop does not exist or is not yours.' } }) });
   t.connection.start();
-  await until(() => t.statuses.at(-1)?.state === 'desktop-gone', 'the desktop-gone state');
+  await waitUntil('the desktop-gone state', () => t.statuses.at(-1)?.state === 'desktop-gone', SOON);
   assert.deepEqual(t.statuses.at(-1), { state: 'desktop-gone', reason: 'missing', detail: null });
 });
 
 test('Disconnect stops the console and it does not come back by itself', async () => {
   const t = setup();
   t.connection.start();
-  await until(() => FakeSpiceMainConn.instances.length === 1, 'a connection');
+  await waitUntil('a connection', () => FakeSpiceMainConn.instances.length === 1, SOON);
   const first = FakeSpiceMainConn.instances[0]!;
   first.options.onsuccess!('Connected');
   t.connection.disconnect();
@@ -249,14 +245,14 @@ test('Disconnect stops the console and it does not come back by itself', async (
   assert.equal(FakeSpiceMainConn.instances.length, 1);
 
   t.connection.reconnect();
-  await until(() => FakeSpiceMainConn.instances.length === 2, 'a new connection after Reconnect');
+  await waitUntil('a new connection after Reconnect', () => FakeSpiceMainConn.instances.length === 2, SOON);
   t.connection.stop();
 });
 
 test('keys go by physical position; releasing everything lifts keys still held', async () => {
   const t = setup();
   t.connection.start();
-  await until(() => FakeSpiceMainConn.instances.length === 1, 'a connection');
+  await waitUntil('a connection', () => FakeSpiceMainConn.instances.length === 1, SOON);
   const sent = FakeSpiceMainConn.instances[0]!.sent;
   const key = (type: 'keydown' | 'keyup', code: string, k = '') => t.connection.handleKeyEvent({ type, code, key: k, isComposing: false });
 
@@ -285,7 +281,7 @@ test('keys go by physical position; releasing everything lifts keys still held',
 test('typed text arrives as keystrokes, and characters a US keyboard lacks are reported', async () => {
   const t = setup();
   t.connection.start();
-  await until(() => FakeSpiceMainConn.instances.length === 1, 'a connection');
+  await waitUntil('a connection', () => FakeSpiceMainConn.instances.length === 1, SOON);
   const sent = FakeSpiceMainConn.instances[0]!.sent;
   const result = await t.connection.typeText('Hé!\nAB');
   assert.deepEqual(result, { typed: 5, total: 5, skipped: ['é'] });
@@ -300,7 +296,7 @@ test('typed text arrives as keystrokes, and characters a US keyboard lacks are r
 test('with the guest agent there, the desktop can be resized to the window (multiples of 8)', async () => {
   const t = setup();
   t.connection.start();
-  await until(() => FakeSpiceMainConn.instances.length === 1, 'a connection');
+  await waitUntil('a connection', () => FakeSpiceMainConn.instances.length === 1, SOON);
   const spice = FakeSpiceMainConn.instances[0]!;
   assert.equal(t.connection.resizeDesktop(1280, 720), false, 'no agent, no resize');
   spice.agent_connected = true;
@@ -316,14 +312,14 @@ test('with the guest agent there, the desktop can be resized to the window (mult
 test('"connected" waits until the inputs channel is ready, so that no key is lost', async () => {
   const t = setup();
   t.connection.start();
-  await until(() => FakeSpiceMainConn.instances.length === 1, 'a connection');
+  await waitUntil('a connection', () => FakeSpiceMainConn.instances.length === 1, SOON);
   const spice = FakeSpiceMainConn.instances[0]!;
   spice.inputs.state = 'ticket';
   spice.options.onsuccess!('Connected');
   await sleep(60);
   assert.equal(t.statuses.at(-1)?.state, 'connecting');
   spice.inputs.state = 'ready';
-  await until(() => t.statuses.at(-1)?.state === 'connected', 'the connected state');
+  await waitUntil('the connected state', () => t.statuses.at(-1)?.state === 'connected', SOON);
   t.connection.stop();
 });
 
@@ -332,11 +328,11 @@ test('a console open elsewhere is asked about first; continuing connects', async
     consoles: () => ({ status: 200, body: { open: [{ id: 'S9', startedAt: 1000, clientAddress: '10.0.0.5', userAgent: 'X' }] } }),
   });
   t.connection.start();
-  await until(() => t.statuses.some((s) => s.state === 'in-use'), 'the in-use question');
+  await waitUntil('the in-use question', () => t.statuses.some((s) => s.state === 'in-use'), SOON);
   assert.deepEqual(t.statuses.at(-1), { state: 'in-use', since: 1000, clientAddress: '10.0.0.5', userAgent: 'X' });
   assert.equal(FakeSpiceMainConn.instances.length, 0, 'nothing is connected before the person answers');
   t.connection.continueHere();
-  await until(() => FakeSpiceMainConn.instances.length === 1, 'a connection');
+  await waitUntil('a connection', () => FakeSpiceMainConn.instances.length === 1, SOON);
 });
 
 test('a console taken over is not reconnected by itself; the records say by whom', async () => {
@@ -345,9 +341,9 @@ test('a console taken over is not reconnected by itself; the records say by whom
     session: () => ({ status: 200, body: { session: { endedAt: 5000, endReason: 'taken-over', takenOverBy: 'Helpdesk (Helen Okafor)' } } }),
   });
   t.connection.start();
-  await until(() => FakeSpiceMainConn.instances.length === 1, 'a connection');
+  await waitUntil('a connection', () => FakeSpiceMainConn.instances.length === 1, SOON);
   FakeSpiceMainConn.instances[0]!.options.onerror?.(new Error('closed'));
-  await until(() => t.statuses.some((s) => s.state === 'taken-over'), 'the taken-over state');
+  await waitUntil('the taken-over state', () => t.statuses.some((s) => s.state === 'taken-over'), SOON);
   assert.deepEqual(t.statuses.at(-1), { state: 'taken-over', by: 'Helpdesk (Helen Okafor)', at: 5000 });
   assert.ok(t.calls.includes('GET /api/desktops/d1/consoles/S1'));
   assert.equal(t.calls.filter((c) => c.startsWith('POST')).length, 1, 'no new ticket');

@@ -25,6 +25,7 @@ import { openTestDatabase } from '../server/db/test-database';
 import { QemuHypervisor } from '../server/hypervisor/qemu/qemu-hypervisor';
 import { SPICE_CHANNEL_MAIN, SPICE_MAGIC, buildLinkMessage, encryptTicket } from '../server/hypervisor/qemu/spice-login';
 import { type StartedFloe, qemuProcessesUnder, signInCookie, startFloe, stopFloe } from '../scripts/floe-process';
+import { waitUntil } from './wait-until';
 
 const POOL = 'kiosk';
 const SPARES = 1;
@@ -41,15 +42,8 @@ let sampler: NodeJS.Timeout | undefined;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-async function until<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined | false>): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(100);
-  }
-}
+/** How often the test looks at the database and the replicas while it waits. */
+const POLL_MS = 100;
 
 async function spares(): Promise<{ id: string; state: string }[]> {
   return database.db
@@ -59,6 +53,12 @@ async function spares(): Promise<{ id: string; state: string }[]> {
     .where('user_id', 'is', null)
     .where('state', 'in', ['provisioning', 'booting', 'ready'])
     .execute();
+}
+
+/** The spares when the pool has all it asks for and every one is ready; false before. */
+async function readySpares(): Promise<{ id: string; state: string }[] | false> {
+  const rows = await spares();
+  return rows.length === SPARES && rows.every((r) => r.state === 'ready') && rows;
 }
 
 /** The replica whose connection holds the reconcile lease (its advisory lock), from PostgreSQL itself. */
@@ -138,11 +138,9 @@ after(async () => {
 });
 
 test('two replicas on one PostgreSQL: one reconciles, consoles cross replicas, the lease hands over on kill -9', { timeout: 300_000 }, async () => {
-  assert.equal(await until('a lease holder', 10_000, leaseHolder), 'replica-a', 'the first replica up holds the lease');
-  const [spare] = await until('the spare to be ready', 180_000, async () => {
-    const rows = await spares();
-    return rows.length === SPARES && rows.every((r) => r.state === 'ready') && rows;
-  });
+  const { value: firstHolder } = await waitUntil('a lease holder', leaseHolder, { timeoutMs: 10_000, intervalMs: POLL_MS });
+  assert.equal(firstHolder, 'replica-a', 'the first replica up holds the lease');
+  const [spare] = (await waitUntil('the spare to be ready', readySpares, { timeoutMs: 180_000, intervalMs: POLL_MS })).value;
 
   // Sign in on A; the desktop and the ticket come from A; the console runs through B.
   const alice = await signInCookie(replicaA.url, 'alice', password);
@@ -164,10 +162,14 @@ test('two replicas on one PostgreSQL: one reconciles, consoles cross replicas, t
 
   // A's helpdesk sees the console B relays, and closes it from A.
   const helen = await signInCookie(replicaA.url, 'helen', password);
-  const { open } = await until('A to list the console', 10_000, async () => {
-    const listed = await api<{ open: { id: string; relayedBy?: string | null }[] }>(replicaA, helen, 'GET', `/api/helpdesk/desktops/${desktop.id}/consoles`);
-    return listed.open.length > 0 && listed;
-  });
+  const { value: open } = await waitUntil(
+    'A to list the console',
+    async () => {
+      const listed = await api<{ open: { id: string; relayedBy?: string | null }[] }>(replicaA, helen, 'GET', `/api/helpdesk/desktops/${desktop.id}/consoles`);
+      return listed.open.length > 0 && listed.open;
+    },
+    { timeoutMs: 10_000, intervalMs: POLL_MS },
+  );
   assert.deepEqual(open.map((c) => [c.id, c.relayedBy]), [[ticket.sessionId, 'replica-b']]);
   const asked = Date.now();
   await api(replicaA, helen, 'POST', `/api/helpdesk/consoles/${ticket.sessionId}/disconnect`, { reason: 'two-replica test' });
@@ -199,28 +201,31 @@ test('two replicas on one PostgreSQL: one reconciles, consoles cross replicas, t
   await closedOnA;
 
   // The assigned desktop left the spares: A (the holder) boots exactly one replacement.
-  await until('a replacement spare to be ready', 180_000, async () => {
-    const rows = await spares();
-    return rows.length === SPARES && rows.every((r) => r.state === 'ready') && rows;
-  });
+  await waitUntil('a replacement spare to be ready', readySpares, { timeoutMs: 180_000, intervalMs: POLL_MS });
   const sparesBefore = (await spares()).map((r) => r.id);
 
   // kill -9 of the holder: B takes the lease within 10 s and adopts the VMs A started.
   const killed = Date.now();
   await stopFloe(replicaA, 'SIGKILL');
-  await until('replica-b to hold the lease', HANDOVER_LIMIT_MS, async () => (await leaseHolder()) === 'replica-b');
-  const row = await until('replica-b to report it holds the lease', HANDOVER_LIMIT_MS, async () =>
-    database.db.selectFrom('replicas').selectAll().where('id', '=', 'replica-b').where('holds_lease', '=', 1).executeTakeFirst(),
+  await waitUntil('replica-b to hold the lease', async () => (await leaseHolder()) === 'replica-b', { timeoutMs: HANDOVER_LIMIT_MS, intervalMs: POLL_MS });
+  const { value: row } = await waitUntil(
+    'replica-b to report it holds the lease',
+    () => database.db.selectFrom('replicas').selectAll().where('id', '=', 'replica-b').where('holds_lease', '=', 1).executeTakeFirst(),
+    { timeoutMs: HANDOVER_LIMIT_MS, intervalMs: POLL_MS },
   );
   const handoverMs = Date.now() - killed;
   console.log(`# lease handed over ${handoverMs} ms after kill -9 of its holder`);
   assert.ok(handoverMs <= HANDOVER_LIMIT_MS, `hand-over took ${handoverMs} ms`);
 
   // Several of B's reconcile passes later the spares are the same ones, not doubled.
-  await until('three more heartbeats of replica-b', 10_000, async () => {
-    const now = await database.db.selectFrom('replicas').select('seen_at').where('id', '=', 'replica-b').executeTakeFirstOrThrow();
-    return now.seen_at >= row.seen_at + 3000;
-  });
+  await waitUntil(
+    'three more heartbeats of replica-b',
+    async () => {
+      const now = await database.db.selectFrom('replicas').select('seen_at').where('id', '=', 'replica-b').executeTakeFirstOrThrow();
+      return now.seen_at >= row.seen_at + 3000;
+    },
+    { timeoutMs: 10_000, intervalMs: POLL_MS },
+  );
   assert.deepEqual((await spares()).map((r) => r.id), sparesBefore, 'the new holder adopted the spare instead of booting another');
   const mine = await database.db.selectFrom('desktops').select('state').where('id', '=', desktop.id).executeTakeFirstOrThrow();
   assert.equal(mine.state, 'assigned', "the person's desktop is still theirs and running");

@@ -8,6 +8,7 @@
 import assert from 'node:assert/strict';
 import { afterEach, describe, test } from 'node:test';
 import pino from 'pino';
+import { waitUntil } from '../../test/wait-until';
 import { openTestDatabase } from '../db/test-database';
 import { FakeHypervisor } from '../hypervisor/fake/fake-hypervisor';
 import { Broker } from './broker';
@@ -34,14 +35,8 @@ async function setup(pools: PoolDefinition[] = [smallPool], hypervisor = new Fak
   return { database, hypervisor, broker, sessions };
 }
 
-/** Polls `check` until it holds (2 s at most): for states reached in the background. */
-async function eventually(check: () => Promise<boolean>, what: string): Promise<void> {
-  const deadline = Date.now() + 2000;
-  while (!(await check())) {
-    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
+/** Waits until `check` holds (a 5 ms poll, 2 s at most): for states reached in the background. */
+const eventually = (check: () => Promise<boolean>, what: string) => waitUntil(what, check, { timeoutMs: 2000, intervalMs: 5 });
 
 async function stateOf(broker: Broker, id: string) {
   await broker.settle();

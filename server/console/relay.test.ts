@@ -11,6 +11,7 @@ import http from 'node:http';
 import net from 'node:net';
 import { test, type TestContext } from 'node:test';
 import { WebSocket, type ClientOptions } from 'ws';
+import { waitUntil } from '../../test/wait-until';
 import {
   createConsoleRelay,
   parseSpiceLink,
@@ -52,14 +53,8 @@ function sha256(...parts: Buffer[]): string {
   return hash.digest('hex');
 }
 
-/** Polls a condition (every few ms) until it holds; fails after `timeoutMs`. */
-async function waitFor(condition: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-}
+/** How the tests wait for what the relay does in the background: a 5 ms poll, 5 s at most. */
+const POLL = { timeoutMs: 5000, intervalMs: 5 };
 
 /** One connection the fake desktop accepted, with everything it received. */
 class DesktopConnection {
@@ -308,8 +303,8 @@ test('relays bytes exactly both ways, as binary frames, with subprotocol binary'
   }
 
   const desktop = await rig.desktop.connection(0);
-  await waitFor(() => desktop.receivedBytes >= link.length + toDesktop.length, 'the desktop to receive everything');
-  await waitFor(() => client.receivedBytes >= fromDesktop.length, 'the browser to receive everything');
+  await waitUntil('the desktop to receive everything', () => desktop.receivedBytes >= link.length + toDesktop.length, POLL);
+  await waitUntil('the browser to receive everything', () => client.receivedBytes >= fromDesktop.length, POLL);
   assert.equal(desktop.receivedBytes, link.length + toDesktop.length);
   assert.equal(sha256(desktop.received()), sha256(link, toDesktop));
   assert.equal(client.receivedBytes, fromDesktop.length);
@@ -318,7 +313,7 @@ test('relays bytes exactly both ways, as binary frames, with subprotocol binary'
 
   assert.deepEqual(rig.relay.activeSessions().map((s) => [s.sessionKey, s.channels]), [['one', 1]]);
   client.ws.close();
-  await waitFor(() => rig.summaries.length === 1, 'the session summary');
+  await waitUntil('the session summary', () => rig.summaries.length === 1, POLL);
   const [summary] = rig.summaries;
   assert.equal(summary?.sessionKey, 'one');
   assert.equal(summary?.channels, 1);
@@ -377,7 +372,7 @@ test('the desktop closing closes the WebSocket; the browser closing ends the TCP
   second.ws.close(1000);
   await secondDesktop.ended;
 
-  await waitFor(() => rig.summaries.length === 2, 'both summaries');
+  await waitUntil('both summaries', () => rig.summaries.length === 2, POLL);
   assert.deepEqual(
     rig.summaries.map((s) => [s.sessionKey, s.endReason]).sort(),
     [['a', 'desktop closed'], ['b', 'browser closed']],
@@ -393,7 +388,7 @@ test('an unreachable desktop closes the WebSocket with 1011', TEST_TIMEOUT, asyn
   const rig = await Rig.start(t, { targetPort: port });
   const client = await rig.openChannel('a', spiceChannelTypes.main);
   assert.deepEqual(await client.closed, { code: 1011, reason: 'desktop error' });
-  await waitFor(() => rig.summaries.length === 1, 'the summary');
+  await waitUntil('the summary', () => rig.summaries.length === 1, POLL);
   assert.equal(rig.summaries[0]?.endReason, 'desktop error: ECONNREFUSED');
 });
 
@@ -405,7 +400,7 @@ test('the main channel closing closes the other channels of its session only', T
   const linkLength = linkMessage(1).length;
   const channel = async (ticket: string, type: number, connectionId: number): Promise<Client> => {
     const client = await rig.openChannel(ticket, type, connectionId);
-    await waitFor(() => client.receivedBytes === linkLength, `the echo of ${ticket}/${type}`);
+    await waitUntil(`the echo of ${ticket}/${type}`, () => client.receivedBytes === linkLength, POLL);
     return client;
   };
   const aMain = await channel('a', spiceChannelTypes.main, 0);
@@ -421,18 +416,18 @@ test('the main channel closing closes the other channels of its session only', T
   aMain.ws.close(1000);
   assert.deepEqual(await aDisplay.closed, { code: 1000, reason: 'main channel closed' });
   assert.deepEqual(await aInputs.closed, { code: 1000, reason: 'main channel closed' });
-  await waitFor(() => rig.summaries.length === 1, "session a's summary");
+  await waitUntil("session a's summary", () => rig.summaries.length === 1, POLL);
 
   // Session b is untouched: its channels still relay.
   assert.ok(bMain.isOpen && bDisplay.isOpen);
   const ping = randomBytes(1000);
   bDisplay.ws.send(ping);
-  await waitFor(() => bDisplay.receivedBytes === linkLength + ping.length, 'the echo through session b');
+  await waitUntil('the echo through session b', () => bDisplay.receivedBytes === linkLength + ping.length, POLL);
   assert.deepEqual(rig.relay.activeSessions().map((s) => [s.sessionKey, s.channels]), [['b', 2]]);
 
   bMain.ws.close(1000);
   assert.equal((await bDisplay.closed).code, 1000);
-  await waitFor(() => rig.summaries.length === 2, "session b's summary");
+  await waitUntil("session b's summary", () => rig.summaries.length === 2, POLL);
   await rig.relay.close();
   assert.equal(rig.summaries.length, 2, 'one summary per session');
 
@@ -455,7 +450,7 @@ test('closeSession closes every channel of the session with the given code and r
   rig.relay.closeSession('a', 'taken over', 4001);
   assert.deepEqual(await main.closed, { code: 4001, reason: 'taken over' });
   assert.deepEqual(await display.closed, { code: 4001, reason: 'taken over' });
-  await waitFor(() => rig.summaries.length === 1, 'the summary');
+  await waitUntil('the summary', () => rig.summaries.length === 1, POLL);
   assert.equal(rig.summaries[0]?.endReason, 'closed by server: taken over');
   assert.ok(other.isOpen);
 
@@ -486,7 +481,7 @@ test('admitChannel refusal closes with 1008 and never connects', TEST_TIMEOUT, a
   assert.deepEqual(await client.closed, { code: 1008, reason: 'port channels are not supported' });
   assert.deepEqual(seen, [{ connectionId: 77, channelType: 10, channelId: 3 }]);
   assert.deepEqual(rig.refusals, [[1008, 'port channels are not supported']]);
-  await waitFor(() => rig.summaries.length === 1, 'the summary');
+  await waitUntil('the summary', () => rig.summaries.length === 1, POLL);
   assert.equal(rig.summaries[0]?.endReason, 'channel refused: port channels are not supported');
 
   // Something that is not a SPICE link message is refused the same way (1002).
@@ -508,7 +503,7 @@ test('maxChannelsPerSession refuses extra channels of a session with 429', TEST_
   await rig.open('?ticket=b'); // other sessions are not affected
 
   first.ws.close();
-  await waitFor(() => rig.session('a')?.channels === 1, 'the relay to see the channel close');
+  await waitUntil('the relay to see the channel close', () => rig.session('a')?.channels === 1, POLL);
   await rig.open('?ticket=a');
   assert.equal(rig.desktop.connections.length, 0);
 });
@@ -534,9 +529,9 @@ test('a WebSocket that misses a pong is dropped; one that answers stays', TEST_T
   lively.ws.on('ping', () => (pings += 1));
 
   assert.equal((await silent.closed).code, 1006);
-  await waitFor(() => rig.summaries.length === 1, 'the summary');
+  await waitUntil('the summary', () => rig.summaries.length === 1, POLL);
   assert.deepEqual([rig.summaries[0]?.sessionKey, rig.summaries[0]?.endReason], ['silent', 'ping timeout']);
-  await waitFor(() => pings >= 4, 'four pings');
+  await waitUntil('four pings', () => pings >= 4, POLL);
   assert.ok(lively.isOpen);
 });
 
@@ -568,7 +563,7 @@ test('a slow browser pauses the desktop connection instead of buffering without 
   assert.ok(written < total, 'the desktop is held back');
 
   client.ws.resume();
-  await waitFor(() => client.receivedBytes >= total, 'the browser to receive everything', 10_000);
+  await waitUntil('the browser to receive everything', () => client.receivedBytes >= total, { ...POLL, timeoutMs: 10_000 });
   assert.equal(client.receivedBytes, total);
   assert.equal(sha256(client.received()), sha256(payload));
 });
@@ -587,7 +582,7 @@ test('a slow desktop pauses the WebSocket instead of buffering without bound', T
   assert.ok(relayed < 20 * MiB, `the relay took ${relayed} bytes for a desktop that reads nothing`);
 
   desktop.socket.resume();
-  await waitFor(() => desktop.receivedBytes >= link.length + total, 'the desktop to receive everything', 10_000);
+  await waitUntil('the desktop to receive everything', () => desktop.receivedBytes >= link.length + total, { ...POLL, timeoutMs: 10_000 });
   assert.equal(sha256(desktop.received()), sha256(link, payload));
 });
 
@@ -645,7 +640,7 @@ test('upgrades being admitted are capped per client address (429)', TEST_TIMEOUT
   const url = `ws://127.0.0.1:${(server.address() as net.AddressInfo).port}/console/ws`;
   const waiting = [new WebSocket(url, 'binary'), new WebSocket(url, 'binary')];
   for (const ws of waiting) ws.on('error', () => {});
-  await waitFor(() => upgrades === 2, 'both upgrades to be held');
+  await waitUntil('both upgrades to be held', () => upgrades === 2, POLL);
   const third = new WebSocket(url, 'binary');
   third.on('error', () => {});
   const [, res] = (await once(third, 'unexpected-response')) as [http.ClientRequest, http.IncomingMessage];

@@ -15,6 +15,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import tls from 'node:tls';
+import { waitUntil } from '../../test/wait-until';
 import { ensureSpiceTls } from '../host/spice-tls';
 import { parseSpiceLink, SPICE_LINK_BYTES, spiceChannelTypes } from './link-header';
 import { createSpiceProxy, type SpiceProxyOptions, ticketFromAuthority } from './spice-proxy';
@@ -30,13 +31,8 @@ function link(channelType: number): Buffer {
   return bytes;
 }
 
-async function waitFor(condition: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-}
+/** How the tests wait for what the proxy does in the background: a 5 ms poll, 5 s at most. */
+const POLL = { timeoutMs: 5000, intervalMs: 5 };
 
 const closed = (socket: net.Socket) => (socket.destroyed ? Promise.resolve() : once(socket, 'close').then(() => undefined));
 
@@ -177,7 +173,7 @@ test('channels are admitted like the relay: main first, a second main refused; t
 
   main.destroy();
   await closed(inputs);
-  await waitFor(() => ended.length === 1, 'the session end');
+  await waitUntil('the session end', () => ended.length === 1, POLL);
   assert.deepEqual(proxy.activeSessions(), []);
 });
 
@@ -189,7 +185,7 @@ test('closeSession closes every tunnel of the session', async (t) => {
   await once(display, 'data');
   proxy.closeSession('session-1', 'signed-out');
   await Promise.all([closed(main), closed(display)]);
-  await waitFor(() => ended.length === 1, 'the session end');
+  await waitUntil('the session end', () => ended.length === 1, POLL);
   assert.deepEqual(ended, ['closed by server: signed-out']);
 });
 
@@ -234,7 +230,7 @@ test('with TLS, the tunnel is a TLS server remote-viewer can check (Floe CA, hos
   plain.socket.write(link(spiceChannelTypes.main));
   await closed(plain.socket);
   assert.equal(desktopSockets.length, 1, 'nothing was connected for the clear-text tunnel');
-  await waitFor(() => refusals.length > 0, 'the refusal to be reported');
+  await waitUntil('the refusal to be reported', () => refusals.length > 0, POLL);
   assert.deepEqual(refusals, ['400 TLS handshake failed']);
 
   // Files: the CA and keys are root's only, made once.

@@ -14,6 +14,7 @@ import net from 'node:net';
 import { afterEach, test } from 'node:test';
 import pino from 'pino';
 import { WebSocket } from 'ws';
+import { waitUntil } from '../../test/wait-until';
 import { Broker } from '../broker/broker';
 import { ConsoleSessions } from '../broker/console-sessions';
 import { ConsoleTickets, REMOTE_VIEWER_ORIGIN } from '../broker/console-tickets';
@@ -39,13 +40,8 @@ function link(channelType: number): Buffer {
   return bytes;
 }
 
-async function waitFor(condition: () => boolean | Promise<boolean>, what: string, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
+/** How the tests wait for what the gate does in the background: a 10 ms poll, 5 s at most. */
+const POLL = { timeoutMs: 5000, intervalMs: 10 };
 
 async function listen(server: net.Server): Promise<number> {
   server.listen(0, '127.0.0.1');
@@ -179,7 +175,7 @@ test('remote-viewer: one .vv ticket opens one session; a spent ticket is refused
   assert.ok(display instanceof net.Socket, "the session's own channels join it");
   assert.equal(await t.tunnel(ticket, spiceChannelTypes.main), 'closed', 'a second main channel (a second session) is refused');
   assert.equal(main.destroyed, false);
-  await waitFor(async () => (await t.sessions.openOn(t.desktopId)).length === 1, 'the record');
+  await waitUntil('the record', async () => (await t.sessions.openOn(t.desktopId)).length === 1, POLL);
 
   // The helpdesk closes it: every tunnel goes, and the ticket opens nothing any more.
   const [record] = await t.sessions.openOn(t.desktopId);
@@ -191,7 +187,7 @@ test('remote-viewer: one .vv ticket opens one session; a spent ticket is refused
   // The owner signs out: the sweep closes her remote-viewer console.
   const second = await t.tunnel(await t.viewerTicket(), spiceChannelTypes.main);
   assert.ok(second instanceof net.Socket);
-  await waitFor(async () => (await t.sessions.openOn(t.desktopId)).length === 1, 'the second record');
+  await waitUntil('the second record', async () => (await t.sessions.openOn(t.desktopId)).length === 1, POLL);
   await t.database.db.updateTable('sign_in_sessions').set({ ended_at: Date.now(), end_reason: 'signed out' }).execute();
   await t.gate.sweep();
   await closedSocket(second);
@@ -212,7 +208,7 @@ test('browser: replaying a live ticket leaves the console alone; a spent ticket 
 
   main.ws.close();
   assert.equal(await inputs.closed, 1000);
-  await waitFor(async () => (await t.sessions.openOn(t.desktopId)).length === 0, 'the record to end');
+  await waitUntil('the record to end', async () => (await t.sessions.openOn(t.desktopId)).length === 0, POLL);
   assert.equal(await t.channel(ticket, spiceChannelTypes.main), 409, 'a spent ticket: HTTP 409, no WebSocket');
   const [ended] = await t.database.db.selectFrom('console_sessions').select('end_reason').execute();
   assert.equal(ended?.end_reason, 'client-closed');
@@ -239,13 +235,13 @@ test('no phantom records: a failed handshake or a client gone at once begins not
   const refused = await upgrade(badVersion, '99');
   const [answer] = (await once(refused, 'data')) as [Buffer];
   assert.match(answer.toString('latin1'), /^HTTP\/1\.1 400/);
-  await waitFor(() => claimed(badVersion), 'the gate to see the first upgrade');
+  await waitUntil('the gate to see the first upgrade', () => claimed(badVersion), POLL);
   refused.destroy();
   // A client that sends its upgrade and is gone at once.
   const goneTicket = await t.browserTicket();
   (await upgrade(goneTicket, '13')).destroy();
-  await waitFor(() => claimed(goneTicket), 'the gate to see the second upgrade');
-  await waitFor(() => t.gate.liveSessions().length === 0, 'the relay to drop it');
+  await waitUntil('the gate to see the second upgrade', () => claimed(goneTicket), POLL);
+  await waitUntil('the relay to drop it', () => t.gate.liveSessions().length === 0, POLL);
   assert.deepEqual(await t.database.db.selectFrom('console_sessions').select('id').execute(), [], 'no console record without an open main channel');
   assert.equal(t.desktopSockets.length, 0);
 });
@@ -254,14 +250,14 @@ test('a console opened by remote-viewer takes over the browser console, and the 
   const t = await rig();
   const browser = await t.channel(await t.browserTicket(), spiceChannelTypes.main);
   assert.ok(typeof browser === 'object');
-  await waitFor(async () => (await t.sessions.openOn(t.desktopId)).length === 1, 'the browser record');
+  await waitUntil('the browser record', async () => (await t.sessions.openOn(t.desktopId)).length === 1, POLL);
   const viewer = await t.tunnel(await t.viewerTicket(), spiceChannelTypes.main);
   assert.ok(viewer instanceof net.Socket);
   assert.equal(await browser.closed, CONSOLE_CLOSED_BY_FLOE, 'the browser console is closed by Floe');
   const again = await t.channel(await t.browserTicket(), spiceChannelTypes.main);
   assert.ok(typeof again === 'object');
   await closedSocket(viewer);
-  await waitFor(async () => (await t.sessions.openOn(t.desktopId)).length === 1, 'one record open');
+  await waitUntil('one record open', async () => (await t.sessions.openOn(t.desktopId)).length === 1, POLL);
   const reasons = (await t.database.db.selectFrom('console_sessions').select('end_reason').where('ended_at', 'is not', null).execute()).map((r) => r.end_reason);
   assert.deepEqual(reasons.sort(), ['taken-over', 'taken-over']);
   again.ws.close();

@@ -19,6 +19,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { WebSocket, createWebSocketStream } from 'ws';
+import { waitUntil } from '../../test/wait-until';
 import { loadConfig, repoRoot } from '../config';
 import { createConsoleRelay } from '../console/relay';
 import { LibvirtHypervisor } from './libvirt/libvirt-hypervisor';
@@ -121,15 +122,6 @@ async function spiceLoginThroughRelay(target: { host: string; port: number }, pa
   }
 }
 
-async function waitFor(what: string, check: () => Promise<boolean> | boolean, timeoutMs: number): Promise<number> {
-  const started = Date.now();
-  while (!(await check())) {
-    if (Date.now() - started > timeoutMs) assert.fail(`${what} did not happen within ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  return Date.now() - started;
-}
-
 const leftovers: Driver[] = [];
 
 for (const subject of [qemuDriver, libvirtDriver]) {
@@ -204,7 +196,7 @@ for (const subject of [qemuDriver, libvirtDriver]) {
       const exits: string[] = [];
       driver.onExit((exited) => exits.push(exited));
       await subject.killBehindFloesBack(id, info);
-      const ms = await waitFor('the exit report', () => exits.includes(id), 5000);
+      const { ms } = await waitUntil('the exit report', () => exits.includes(id), { timeoutMs: 5000, intervalMs: 100 });
       console.log(`${subject.name}: exit noticed after ${ms} ms`);
       assert.deepEqual(await driver.list(), []);
       assert.ok(await subject.diskExists(id), 'the disk is kept');

@@ -12,6 +12,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { waitUntil } from '../../../test/wait-until';
 import { loadConfig, repoRoot } from '../../config';
 import { demoTemplate } from '../qemu/demo-template';
 import { trySpiceLogin } from '../qemu/spice-login';
@@ -23,15 +24,6 @@ const root = fs.mkdtempSync(path.join(os.tmpdir(), 'floe-libvirt-hosts-'));
 const script = path.join(repoRoot, 'scripts', 'libvirt.sh');
 let driver: LibvirtHypervisor;
 let uris: string[] = [];
-
-async function waitFor(what: string, check: () => boolean, timeoutMs: number): Promise<number> {
-  const started = Date.now();
-  while (!check()) {
-    if (Date.now() - started > timeoutMs) assert.fail(`${what} did not happen within ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  return Date.now() - started;
-}
 
 const libvirtdPid = (name: string) => Number(fs.readFileSync(path.join(root, name, 'libvirtd.pid'), 'utf8').trim());
 
@@ -92,7 +84,10 @@ describe('libvirt driver on two hosts', { timeout: 600_000 }, () => {
     const pid = libvirtdPid('two-b');
     process.kill(pid, 'SIGSTOP');
     try {
-      const downAfter = await waitFor('two-b marked down', () => driver.hostStatus().find((h) => h.name === 'two-b')?.state === 'down', 10_000);
+      const { ms: downAfter } = await waitUntil('two-b marked down', () => driver.hostStatus().find((h) => h.name === 'two-b')?.state === 'down', {
+        timeoutMs: 10_000,
+        intervalMs: 100,
+      });
       console.log(`host marked down ${downAfter} ms after its libvirtd stopped answering`);
       assert.equal(driver.hostStatus().find((h) => h.name === 'two-a')?.state, 'up', 'the other host is up');
       assert.deepEqual(driver.desktopHost('placed-1'), { host: 'two-b', reachable: false });
@@ -104,7 +99,10 @@ describe('libvirt driver on two hosts', { timeout: 600_000 }, () => {
     } finally {
       process.kill(pid, 'SIGCONT');
     }
-    const upAfter = await waitFor('two-b up again', () => driver.hostStatus().find((h) => h.name === 'two-b')?.state === 'up', 10_000);
+    const { ms: upAfter } = await waitUntil('two-b up again', () => driver.hostStatus().find((h) => h.name === 'two-b')?.state === 'up', {
+      timeoutMs: 10_000,
+      intervalMs: 100,
+    });
     console.log(`host up again ${upAfter} ms after its libvirtd answered`);
     assert.deepEqual(driver.desktopHost('placed-1'), { host: 'two-b', reachable: true });
     assert.deepEqual(exits, [], 'no exit was reported');

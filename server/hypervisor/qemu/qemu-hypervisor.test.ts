@@ -14,6 +14,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { waitUntil } from '../../../test/wait-until';
 import { loadConfig, repoRoot } from '../../config';
 import { forgetAcceleratorProbe, probeGuestBoots, resolveAccelerator } from './accelerator';
 import { DEMO_READY_MARKER, demoImagePaths, demoTemplate } from './demo-template';
@@ -65,13 +66,8 @@ function qemuProcessesOfThisTest(): number[] {
 }
 
 async function waitForSerial(hypervisor: QemuHypervisor, text: string, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const serial = fs.readFileSync(hypervisor.serialLogPath(id), 'utf8');
-    if (serial.includes(text)) return;
-    if (Date.now() > deadline) assert.fail(`serial log has no ${JSON.stringify(text)}; it has:\n${serial}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
+  const serial = () => fs.readFileSync(hypervisor.serialLogPath(id), 'utf8');
+  await waitUntil(() => `${JSON.stringify(text)} in the serial log; it has:\n${serial()}`, () => serial().includes(text), { timeoutMs, intervalMs: 100 });
 }
 
 /** QEMU key codes for a line of text on a US keyboard (enough for shell commands). */

@@ -12,6 +12,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { waitUntil } from '../../../test/wait-until';
 import { loadConfig, repoRoot } from '../../config';
 import type { TemplateSnapshotRef } from '../types';
 import { demoTemplate } from './demo-template';
@@ -27,13 +28,8 @@ const hypervisor = new QemuHypervisor({ dataDir: path.join(dataDir, 'vms'), acce
 const snapshots = new TemplateSnapshots({ host: hypervisor, root: path.join(dataDir, 'snapshots') });
 
 async function waitForSerial(id: string, text: string, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const serial = fs.readFileSync(hypervisor.serialLogPath(id), 'utf8');
-    if (serial.includes(text)) return;
-    if (Date.now() > deadline) assert.fail(`serial log of ${id} has no ${JSON.stringify(text)}; it has:\n${serial}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
+  const serial = () => fs.readFileSync(hypervisor.serialLogPath(id), 'utf8');
+  await waitUntil(() => `${JSON.stringify(text)} in the serial log of ${id}; it has:\n${serial()}`, () => serial().includes(text), { timeoutMs, intervalMs: 100 });
 }
 
 /** Live QEMU processes whose command line names a file under `folder`. */
