@@ -3,7 +3,8 @@
  * way the guest's spice-vdagent drives it: real agent messages (20-byte VDAgentMessage header
  * and body) arrive as SPICE_MSG_MAIN_AGENT_DATA, and what the module sends back is read from
  * the bytes spice-html5 would put on the wire. Checks both directions with UTF-8 text, a
- * message split into chunks, and that other agent messages still reach spice-html5.
+ * message split into chunks, the proof that the guest took an offer, and that other agent
+ * messages still reach spice-html5.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -88,14 +89,39 @@ test('a clipboard message split over several SPICE messages is put back together
 test('page → guest: offering text grabs the clipboard; the guest request is answered with the text', () => {
   const { connection, sent } = fakeConnection();
   const clipboard = installAgentClipboard(connection, () => undefined);
-  clipboard.offerText('from the page – ok');
+  void clipboard.offerText('from the page – ok');
   assert.equal(sent[0]?.type, VD_AGENT.CLIPBOARD_GRAB);
   assert.deepEqual([...sent[0]!.bytes], [...u32(VD_AGENT.CLIPBOARD_UTF8_TEXT)]);
+  assert.equal(sent[1]?.type, VD_AGENT.CLIPBOARD_REQUEST, 'the probe follows the grab');
   connection.process_channel_message({ type: AGENT_DATA, data: agentMessage(VD_AGENT.CLIPBOARD_REQUEST, u32(VD_AGENT.CLIPBOARD_UTF8_TEXT)) });
-  assert.equal(sent[1]?.type, VD_AGENT.CLIPBOARD);
-  const reply = sent[1]!.bytes;
+  assert.equal(sent[2]?.type, VD_AGENT.CLIPBOARD);
+  const reply = sent[2]!.bytes;
   assert.equal(new DataView(reply.buffer, reply.byteOffset).getUint32(0, true), VD_AGENT.CLIPBOARD_UTF8_TEXT);
   assert.equal(new TextDecoder().decode(reply.subarray(4)), 'from the page – ok');
+});
+
+/** Whether `promise` has settled, and how, after the messages already delivered. */
+async function outcome(promise: Promise<boolean>): Promise<boolean | 'pending'> {
+  return Promise.race([promise, new Promise<'pending'>((resolve) => setImmediate(() => resolve('pending')))]);
+}
+
+test("an offer is taken only when the agent answers the probe after the grab (spice-vdagent's empty CLIPBOARD)", async () => {
+  const { connection } = fakeConnection();
+  const clipboard = installAgentClipboard(connection, () => assert.fail('an empty answer is no guest text'));
+  const taken = clipboard.offerText('paste me');
+  assert.equal(await outcome(taken), 'pending', 'nothing answered yet');
+  connection.process_channel_message({ type: AGENT_DATA, data: agentMessage(VD_AGENT.CLIPBOARD, u32(VD_AGENT.CLIPBOARD_NONE)) });
+  assert.equal(await outcome(taken), true);
+});
+
+test('an offer overtaken by a guest grab or a newer offer is not taken', async () => {
+  const { connection } = fakeConnection();
+  const clipboard = installAgentClipboard(connection, () => undefined);
+  const first = clipboard.offerText('first');
+  const second = clipboard.offerText('second');
+  assert.equal(await outcome(first), false, 'replaced by the newer offer');
+  connection.process_channel_message({ type: AGENT_DATA, data: agentMessage(VD_AGENT.CLIPBOARD_GRAB, u32(VD_AGENT.CLIPBOARD_UTF8_TEXT)) });
+  assert.equal(await outcome(second), false, 'the guest took its clipboard back');
 });
 
 test('other main-channel and agent messages still reach spice-html5', () => {

@@ -6,7 +6,11 @@
  * - guest → page: the guest grabs the clipboard (GRAB with its types); if text is among them
  *   we REQUEST it, and the CLIPBOARD reply's text goes to `onGuestText`;
  * - page → guest: `offerText` GRABs the clipboard for UTF-8 text; when the guest REQUESTs it
- *   (someone pastes there) we answer with a CLIPBOARD message carrying the text.
+ *   (someone pastes there) we answer with a CLIPBOARD message carrying the text. Right after the
+ *   GRAB it sends a REQUEST of its own: spice-vdagent handles the two in order and, owning the
+ *   guest's clipboard for us by then, answers the REQUEST with an empty CLIPBOARD (type NONE).
+ *   That answer is the proof that a paste in the guest now asks us, so `offerText` resolves on
+ *   it, and the page sends the paste shortcut only then (no fixed wait that a busy guest outruns).
  * Without the selection capability the messages carry no selection byte (CLIPBOARD only).
  * Agent messages longer than one SPICE message (2 KiB chunks) are put back together here.
  */
@@ -19,6 +23,7 @@ export const VD_AGENT = {
   CLIPBOARD_REQUEST: 8,
   CLIPBOARD_RELEASE: 9,
   CAP_CLIPBOARD_BY_DEMAND: 5,
+  CLIPBOARD_NONE: 0,
   CLIPBOARD_UTF8_TEXT: 1,
 } as const;
 const SPICE_MSG_MAIN_AGENT_DATA = 109;
@@ -32,8 +37,13 @@ export interface AgentConnection {
 }
 
 export interface AgentClipboard {
-  /** Offers `text` to the guest's clipboard (pasted there with the guest's usual shortcut). */
-  offerText(text: string): void;
+  /**
+   * Offers `text` to the guest's clipboard (pasted there with the guest's usual shortcut).
+   * Resolves true once the guest's agent has taken its clipboard for us, false when the guest
+   * grabbed its clipboard again meanwhile or a newer offer replaced this one. No answer from the
+   * agent leaves it pending: callers bound the wait.
+   */
+  offerText(text: string): Promise<boolean>;
 }
 
 /** A message body of raw bytes, as spice-html5's send_agent_message wants it. */
@@ -61,6 +71,12 @@ const SPICE_HTML5_CAPS = (1 << 1) | (1 << 2) | (1 << 9);
 
 export function installAgentClipboard(connection: AgentConnection, onGuestText: (text: string) => void): AgentClipboard {
   let offered: Uint8Array | undefined;
+  /** Settles the latest offer: true when the agent answered its probe, false when overtaken. */
+  let settleOffer: ((taken: boolean) => void) | undefined;
+  const settle = (taken: boolean) => {
+    settleOffer?.(taken);
+    settleOffer = undefined;
+  };
   let pending: { type: number; size: number; chunks: Uint8Array[]; have: number } | undefined;
   const processOriginal = connection.process_channel_message.bind(connection);
 
@@ -74,11 +90,14 @@ export function installAgentClipboard(connection: AgentConnection, onGuestText: 
       const types: number[] = [];
       for (let at = 0; at + 4 <= data.byteLength; at += 4) types.push(view.getUint32(at, true));
       offered = undefined; // the guest owns the clipboard now
+      settle(false);
       if (types.includes(VD_AGENT.CLIPBOARD_UTF8_TEXT)) {
         connection.send_agent_message(VD_AGENT.CLIPBOARD_REQUEST, body(uint32s(VD_AGENT.CLIPBOARD_UTF8_TEXT)));
       }
     } else if (type === VD_AGENT.CLIPBOARD && data.byteLength >= 4 && view.getUint32(0, true) === VD_AGENT.CLIPBOARD_UTF8_TEXT) {
       onGuestText(new TextDecoder().decode(data.subarray(4)));
+    } else if (type === VD_AGENT.CLIPBOARD && data.byteLength >= 4 && view.getUint32(0, true) === VD_AGENT.CLIPBOARD_NONE) {
+      settle(true); // the answer to the probe after our GRAB: the agent holds the clipboard for us
     } else if (type === VD_AGENT.CLIPBOARD_REQUEST) {
       const text = offered ?? new Uint8Array();
       const reply = new Uint8Array(4 + text.byteLength);
@@ -124,8 +143,14 @@ export function installAgentClipboard(connection: AgentConnection, onGuestText: 
 
   return {
     offerText(text: string) {
+      settle(false);
       offered = new TextEncoder().encode(text);
+      const taken = new Promise<boolean>((resolve) => {
+        settleOffer = resolve;
+      });
       connection.send_agent_message(VD_AGENT.CLIPBOARD_GRAB, body(uint32s(VD_AGENT.CLIPBOARD_UTF8_TEXT)));
+      connection.send_agent_message(VD_AGENT.CLIPBOARD_REQUEST, body(uint32s(VD_AGENT.CLIPBOARD_UTF8_TEXT)));
+      return taken;
     },
   };
 }

@@ -441,11 +441,18 @@ export class ConsoleConnection {
     return true;
   }
 
-  /** Offers `text` to the guest's clipboard (its next paste gets it). False when there is no agent. */
-  offerClipboardText(text: string): boolean {
-    if (!this.connection?.agent_connected || !this.clipboard) return false;
-    this.clipboard.offerText(text);
-    return true;
+  /**
+   * Offers `text` to the guest's clipboard (its next paste gets it). Resolves true once the
+   * guest's agent holds it, false when there is no agent, the guest took its clipboard back, or
+   * the agent did not answer within `withinMs`.
+   */
+  offerClipboardText(text: string, withinMs: number): Promise<boolean> {
+    if (!this.connection?.agent_connected || !this.clipboard) return Promise.resolve(false);
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const late = new Promise<boolean>((resolve) => {
+      timer = setTimeout(() => resolve(false), withinMs);
+    });
+    return Promise.race([this.clipboard.offerText(text), late]).finally(() => clearTimeout(timer));
   }
 
   // --- Keyboard -------------------------------------------------------------------------------
