@@ -9,8 +9,9 @@
  * headers reach Floe (sign-in through nginx sets the `__Secure-` cookie and answers with a
  * callback URL on the proxy's https origin; the console records the client address from
  * X-Forwarded-For); and a console WebSocket opens through nginx to a running desktop and logs in
- * to its SPICE server. The systemd unit of section 1 passes `systemd-analyze verify` (when
- * systemd-analyze is installed), and the SQLite backup and restore of section 6 is run as written.
+ * to its SPICE server. The systemd units (section 1's, and section 4's template for replicas)
+ * pass `systemd-analyze verify` (when systemd-analyze is installed), and the SQLite backup and
+ * restore of section 6 is run as written.
  * Needs Debian's nginx and sqlite3 (scripts/setup.sh installs them) and `npx next build`.
  */
 import assert from 'node:assert/strict';
@@ -307,12 +308,19 @@ describe('docs/deploy.md, tried as written', { timeout: 600_000 }, () => {
     assert.equal(me.status, 200, 'a sign-in from before the backup still holds (its record and the key were restored)');
   });
 
-  it('the systemd unit passes systemd-analyze verify', (t) => {
+  it('the systemd units (floe.service, and floe@.service for replicas) pass systemd-analyze verify', (t) => {
     const analyze = ['/usr/bin/systemd-analyze', '/bin/systemd-analyze'].find((file) => fs.existsSync(file));
     if (!analyze) return t.skip('systemd-analyze is not installed here');
-    const unit = path.join(dir, 'floe.service');
-    fs.writeFileSync(unit, fencedBlock('ini', '[Service]'));
-    const out = execFileSync('sh', ['-c', `${analyze} verify ${unit} 2>&1`], { encoding: 'utf8' });
-    assert.equal(out.trim(), '', `systemd-analyze verify says: ${out}`);
+    const units = path.join(dir, 'units');
+    fs.mkdirSync(units, { recursive: true });
+    fs.writeFileSync(path.join(units, 'floe.service'), fencedBlock('ini', 'EnvironmentFile=/etc/floe/floe.env'));
+    const template = fencedBlock('ini', 'EnvironmentFile=/etc/floe/floe-%i.env');
+    assert.match(template, /^Description=.*%i/m, 'the replica template names its instance');
+    fs.writeFileSync(path.join(units, 'floe@.service'), template);
+    // An instance name loads the template beside it, with %i filled in.
+    for (const unit of ['floe.service', 'floe@1.service']) {
+      const out: string = execFileSync('sh', ['-c', `${analyze} verify ${path.join(units, unit)} 2>&1`], { encoding: 'utf8' });
+      assert.equal(out.trim(), '', `systemd-analyze verify ${unit} says: ${out}`);
+    }
   });
 });
