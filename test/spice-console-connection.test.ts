@@ -9,6 +9,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { SpiceMainConnOptions, SpiceOutgoingMessage } from '@spice-project/spice-html5';
+import { type AgentConnection, VD_AGENT } from '../components/spice/agent-clipboard';
 import { ConsoleConnection, type ConsoleStatus, type SpiceModule } from '../components/spice/console-connection';
 import type { DesktopView } from '../lib/desktops';
 import { waitUntil } from './wait-until';
@@ -306,6 +307,29 @@ test('with the guest agent there, the desktop can be resized to the window (mult
   assert.deepEqual(spice.resizes, [[0, 1280, 760, 32, 0, 0]]);
   spice.options.onerror!(new Error('dropped'));
   assert.deepEqual(t.agent, [true, false], 'the page hears that the agent went with the connection');
+  t.connection.stop();
+});
+
+test("a paste offer resolves when the guest's agent holds the page's clipboard, and false without an answer", async () => {
+  const t = setup();
+  t.connection.start();
+  await waitUntil('a connection', () => FakeSpiceMainConn.instances.length === 1, SOON);
+  const spice = FakeSpiceMainConn.instances[0]!;
+  assert.equal(await t.connection.offerClipboardText('text', 1000), false, 'no agent, no offer');
+  assert.deepEqual(spice.agentMessages, []);
+  spice.agent_connected = true;
+  // The agent answers the probe after the grab with an empty CLIPBOARD (type NONE).
+  const taken = t.connection.offerClipboardText('text', 10_000);
+  assert.deepEqual(spice.agentMessages, [VD_AGENT.CLIPBOARD_GRAB, VD_AGENT.CLIPBOARD_REQUEST]);
+  const none = new Uint8Array(24);
+  new DataView(none.buffer).setUint32(4, VD_AGENT.CLIPBOARD, true);
+  new DataView(none.buffer).setUint32(16, 4, true);
+  (spice as unknown as AgentConnection).process_channel_message({ type: 109, data: none.buffer });
+  assert.equal(await taken, true);
+  // No answer: false once the wait is over.
+  const started = Date.now();
+  assert.equal(await t.connection.offerClipboardText('more', 50), false);
+  assert.ok(Date.now() - started >= 45, 'it waited for the answer first');
   t.connection.stop();
 });
 
