@@ -100,7 +100,7 @@ export async function signInCookie(url: string, name: string, password: string):
     body: new URLSearchParams({ csrfToken, username: name, password, json: 'true' }),
   });
   const session = response.headers.getSetCookie().map((c) => c.split(';')[0]).find((c) => /session-token/.test(c ?? ''));
-  if (!session) throw new Error(`sign-in of ${name} failed (${response.status})`);
+  if (!session) throw new Error(`sign-in of ${name} failed (${response.status}): ${(await response.text()).slice(0, 300)}`);
   return `${cookies}; ${session}`;
 }
 

@@ -11,8 +11,9 @@
 #   it): the unit files, then the e2e specs in that random order and once more in reverse, so a
 #   test that needs an earlier one's leftovers fails;
 # - every file of the PostgreSQL stage must have opened PostgreSQL (server/db/test-database.ts
-#   refuses another engine and logs the one it opened); so must the two-replica test
-#   (test/two-replicas.postgres.ts: two real servers on one PostgreSQL, its own stage);
+#   refuses another engine and logs the one it opened); so must the real-server tests of their
+#   own stage (test/two-replicas.postgres.ts: two replicas on one PostgreSQL;
+#   test/postgres-backup.postgres.ts: docs/deploy.md's pg_dump and pg_restore);
 # - a skipped test fails the run in CI unless its reason is in scripts/accepted-skips.txt;
 # - `npm run bench -- --short` runs, so the benchmark and its checks cannot rot;
 # - a checkout that was clean must still be clean afterwards (tests write only to ignored
@@ -60,10 +61,13 @@ done
 if grep -v '^postgres ' "$reports/engines.log"; then echo "FAILED: the PostgreSQL stage opened another engine (above)" >&2; exit 1; fi
 echo "All ${#database_files[@]} database test files ran on PostgreSQL."
 
-echo "==> Two portal replicas on one PostgreSQL (real servers, real QEMU; about 1 minute)"
-# Not a *.test.ts: it needs PostgreSQL (and fails without it), so the SQLite stage must not run it.
-FLOE_TEST_DATABASE_ENGINE=postgres FLOE_TEST_DATABASE_LOG="$reports/replicas-engines.log" node_tests "$reports/replicas.tap" test/two-replicas.postgres.ts
-grep -qx "postgres test/two-replicas.postgres.ts" "$reports/replicas-engines.log" || { echo "FAILED: the two-replica test did not open PostgreSQL" >&2; exit 1; }
+echo "==> Real servers on PostgreSQL: two portal replicas, the documented backup and restore (about 2 minutes)"
+# Not *.test.ts: they need PostgreSQL (and fail without it), so the SQLite stage must not run them.
+server_files=(test/two-replicas.postgres.ts test/postgres-backup.postgres.ts)
+FLOE_TEST_DATABASE_ENGINE=postgres FLOE_TEST_DATABASE_LOG="$reports/replicas-engines.log" node_tests "$reports/replicas.tap" "${server_files[@]}"
+for file in "${server_files[@]}"; do
+  grep -qx "postgres $file" "$reports/replicas-engines.log" || { echo "FAILED: $file did not open PostgreSQL" >&2; exit 1; }
+done
 
 echo "==> Fault drills (file handles, database away, full disk, kill -9 QEMU; about 3 minutes)"
 npm run --silent drills

@@ -23,12 +23,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { WebSocket, createWebSocketStream } from 'ws';
-import { repoRoot } from '../server/config';
 import { QemuHypervisor } from '../server/hypervisor/qemu/qemu-hypervisor';
 import { trySpiceLogin } from '../server/hypervisor/qemu/spice-login';
 import { type StartedFloe, freePort, qemuProcessesUnder, signInCookie, startFloe, stopFloe } from '../scripts/floe-process';
+import { adapt, changeAfterBackup, deployDoc, fencedBlock } from './deploy-doc-blocks';
 
-const doc = fs.readFileSync(path.join(repoRoot, 'docs', 'deploy.md'), 'utf8');
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'floe-deploy-doc-'));
 const password = 'deploy-doc-test-pw';
 const SERVER_NAME = 'desktops.example.org';
@@ -40,25 +39,6 @@ let nginxOutput = '';
 let tlsPort = 0;
 let httpPort = 0;
 let ca: Buffer;
-
-/** The fenced block of `language` in the document that contains `marker`. */
-function fencedBlock(language: string, marker: string): string {
-  const blocks = [...doc.matchAll(new RegExp('```' + language + '\\n([\\s\\S]*?)```', 'g'))].map((m) => m[1] ?? '');
-  const block = blocks.find((text) => text.includes(marker));
-  assert.ok(block, `docs/deploy.md has a \`\`\`${language} block with ${marker}`);
-  return block;
-}
-
-/** Replaces every `from` (which must occur) by `to`: the document changing under the test fails it. */
-function adapt(text: string, from: string | RegExp, to: string): string {
-  if (typeof from === 'string') {
-    assert.ok(text.includes(from), `the document's text still contains ${from}`);
-    return text.split(from).join(to);
-  }
-  const every = new RegExp(from.source, from.flags.includes('g') ? from.flags : `${from.flags}g`);
-  assert.ok(every.test(text), `the document's text still matches ${String(from)}`);
-  return text.replace(every, to);
-}
 
 /** nginx's version ("1.22.1"), from `nginx -v` (which prints on stderr). */
 function nginxVersion(): number[] {
@@ -124,7 +104,7 @@ describe('docs/deploy.md, tried as written', { timeout: 600_000 }, () => {
       const [major = 0, minor = 0, patch = 0] = nginxVersion();
       if (major * 1_000_000 + minor * 1000 + patch < 1_025_001) {
         // What the document says for nginx before 1.25.1 (Debian 12 has 1.22).
-        assert.match(doc, /`listen 443 ssl http2;`/, 'the document tells readers of older nginx what to write');
+        assert.match(deployDoc, /`listen 443 ssl http2;`/, 'the document tells readers of older nginx what to write');
         site = adapt(site, /\n\s*http2 on;/, '');
         site = adapt(site, `listen 127.0.0.1:${tlsPort} ssl;`, `listen 127.0.0.1:${tlsPort} ssl http2;`);
       }
@@ -281,14 +261,7 @@ describe('docs/deploy.md, tried as written', { timeout: 600_000 }, () => {
     assert.ok(copies.includes('auth-secret') && copies.some((f) => /^floe-\d{4}-\d{2}-\d{2}\.sqlite$/.test(f)));
     for (const file of copies) assert.equal(fs.statSync(path.join(backupDir, file)).mode & 0o777, 0o600, `${file} is readable by its owner only`);
     // A change after the backup: a new account, which the restore must take away.
-    const added = await fetch(`${floe.url}/api/admin/users`, {
-      method: 'POST',
-      headers: { cookie: admin, 'content-type': 'application/json', origin: floe.url },
-      body: JSON.stringify({ name: 'after-backup', role: 'user' }),
-    });
-    assert.equal(added.status, 201);
-    const exists = async (url: string) => (await fetch(`${url}/admin/users/after-backup`, { headers: { cookie: admin } })).status;
-    assert.equal(await exists(floe.url), 200);
+    const exists = await changeAfterBackup(floe.url, admin);
     // The document's restore: its `systemctl stop/start floe` are this test stopping and starting
     // Floe; its chown is for a Floe that runs as the floe user (this one runs as root).
     const copy = copies.find((f) => f.endsWith('.sqlite')) ?? '';
