@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import http from 'node:http';
-import type net from 'node:net';
+import net from 'node:net';
 import { test } from 'node:test';
 import { isWellFormedUrl, guardRequest, MAX_REQUEST_BODY_BYTES } from './request-guard';
 
@@ -48,7 +48,8 @@ test('the guard answers 400/411/413 before the app, and drops forwarded Host hea
 
   assert.equal(await send('/api/desktops/%FF'), 400);
   assert.equal(await send('/api/auth/error?error=%00'), 400);
-  assert.equal(await send('/api/desktops', { method: 'POST', headers: { 'Content-Length': String(MAX_REQUEST_BODY_BYTES + 1) } }), 413);
+  const tooLong = 'x'.repeat(MAX_REQUEST_BODY_BYTES + 1);
+  assert.equal(await send('/api/desktops', { method: 'POST', headers: { 'Content-Length': String(tooLong.length) } }, tooLong), 413);
   assert.equal(await send('/api/desktops', { method: 'POST' }, ['{"a":', '1}']), 411, 'a chunked body');
   assert.equal(seen.length, 0, 'none of those reached the app');
 
@@ -58,4 +59,50 @@ test('the guard answers 400/411/413 before the app, and drops forwarded Host hea
   trusted = new Set(['127.0.0.1']);
   assert.equal(await send('/', { headers: { 'X-Forwarded-Host': 'portal.example' } }), 200);
   assert.equal(seen.at(-1)?.['x-forwarded-host'], 'portal.example', 'a trusted proxy does');
+});
+
+test('a client still sending a refused body reads the 413 and keeps its connection; a huge one is closed', async (t) => {
+  const server = http.createServer((req, res) => {
+    if (!guardRequest(req, res, new Set())) return;
+    req.resume();
+    req.on('end', () => res.end('app'));
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  t.after(() => {
+    server.closeAllConnections();
+    server.close();
+  });
+  const socket = net.connect((server.address() as net.AddressInfo).port, '127.0.0.1');
+  t.after(() => socket.destroy());
+  await once(socket, 'connect');
+  let received = '';
+  let ended = false;
+  socket.on('data', (chunk) => (received += chunk.toString('latin1')));
+  socket.on('end', () => (ended = true));
+  socket.on('error', () => (ended = true));
+  const until = async (what: string, check: () => boolean) => {
+    for (let i = 0; i < 500 && !check(); i++) await new Promise((resolve) => setTimeout(resolve, 10));
+    assert.ok(check(), `${what}; received: ${received.slice(0, 300)}`);
+  };
+
+  // 1 MiB declared: the answer comes before the body is sent, as a browser's upload would see it.
+  const size = 1024 * 1024;
+  socket.write(`POST /api/desktops HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${size}\r\n\r\n`);
+  await until('the 413 arrives', () => received.includes('larger than'));
+  assert.match(received, /^HTTP\/1\.1 413 /);
+  assert.doesNotMatch(received, /connection: close/i);
+  // The body still goes out, and is read: the same connection then serves the next request.
+  await new Promise<void>((resolve, reject) => socket.write(Buffer.alloc(size, 0x61), (error) => (error ? reject(error) : resolve())));
+  received = '';
+  socket.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n');
+  await until('the next request on the connection is answered', () => received.endsWith('app'));
+  assert.match(received, /^HTTP\/1\.1 200 /);
+  assert.equal(ended, false);
+
+  // Far too much declared: answered, then closed (nothing reads gigabytes to be polite).
+  received = '';
+  socket.write('POST /api/desktops HTTP/1.1\r\nHost: x\r\nContent-Length: 10000000000\r\n\r\n');
+  await until('the 413 arrives and the connection closes', () => ended);
+  assert.match(received, /^HTTP\/1\.1 413 [\s\S]*connection: close/i);
 });

@@ -5,13 +5,20 @@
  * next-auth builds; a URL whose percent-encoding is broken or that carries control characters is
  * answered 400 (Next would throw a 500 decoding it); a body is refused by its Content-Length
  * before anything buffers it (413), and one without a length (chunked) is refused (411), which
- * is the streaming cap: no request body of unknown size reaches Next.
+ * is the streaming cap: no request body of unknown size reaches Next. A refused request's body
+ * is read and thrown away when its declared size is modest (up to DRAIN_LIMIT_BYTES; the
+ * connection then stays open): a client still sending its body reads the answer instead of
+ * having its upload reset under it, as when a server closes with unread data. A larger or
+ * unsized body gets the answer and the connection closed.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { normalAddress, stampClientAddress, trustedProxiesFromEnv } from './accounts/client-address';
 
 /** The largest request body Floe accepts (its JSON routes take at most 64 KiB). */
 export const MAX_REQUEST_BODY_BYTES = 256 * 1024;
+
+/** Refused bodies up to this size are read and discarded (the client gets its answer); larger ones close the connection. */
+const DRAIN_LIMIT_BYTES = 8 * 1024 * 1024;
 
 const FORWARDED_HEADERS = ['x-forwarded-host', 'x-forwarded-proto', 'x-forwarded-port', 'forwarded'] as const;
 
@@ -28,7 +35,10 @@ export function guardRequest(req: IncomingMessage, res: ServerResponse, trustedP
   const api = (req.url ?? '').startsWith('/api/');
   const body = api ? JSON.stringify({ error: problem.message }) : `${problem.message}\n`;
   const type = api ? 'application/json' : 'text/plain; charset=utf-8';
-  res.writeHead(problem.status, { 'Content-Type': type, 'Content-Length': Buffer.byteLength(body), Connection: 'close' });
+  // Node reads and discards an unread body after the answer unless the connection closes.
+  const length = Number(req.headers['content-length'] ?? 0);
+  const drain = req.headers['transfer-encoding'] === undefined && length <= DRAIN_LIMIT_BYTES;
+  res.writeHead(problem.status, { 'Content-Type': type, 'Content-Length': Buffer.byteLength(body), ...(drain ? {} : { Connection: 'close' }) });
   res.end(body);
   return false;
 }
