@@ -6,8 +6,28 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import http from 'node:http';
 import net from 'node:net';
-import { test } from 'node:test';
+import { type TestContext, test } from 'node:test';
 import { isWellFormedUrl, guardRequest, MAX_REQUEST_BODY_BYTES } from './request-guard';
+
+/**
+ * A server on port 0 whose app, behind the guard, reads the body and answers "app"; the headers
+ * of each request that reached the app go to `seen`. Returns its port.
+ */
+async function guardedServer(t: TestContext, trusted: () => Set<string>, seen: http.IncomingHttpHeaders[]): Promise<number> {
+  const server = http.createServer((req, res) => {
+    if (!guardRequest(req, res, trusted())) return;
+    seen.push({ ...req.headers });
+    req.resume();
+    req.on('end', () => res.end('app'));
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  t.after(() => {
+    server.closeAllConnections();
+    server.close();
+  });
+  return (server.address() as net.AddressInfo).port;
+}
 
 test('URLs with broken %-encoding or control characters are not well formed', () => {
   for (const url of ['/api/desktops/%FF', '/api/desktops/%', '/desktops/%E0%A4%A', '/api/auth/error?error=%00', '/a%0Ab', '/x?q=%ZZ']) {
@@ -21,19 +41,7 @@ test('URLs with broken %-encoding or control characters are not well formed', ()
 test('the guard answers 400/411/413 before the app, and drops forwarded Host headers from untrusted peers', async (t) => {
   const seen: http.IncomingHttpHeaders[] = [];
   let trusted = new Set<string>();
-  const server = http.createServer((req, res) => {
-    if (!guardRequest(req, res, trusted)) return;
-    seen.push({ ...req.headers });
-    req.resume();
-    req.on('end', () => res.end('app'));
-  });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  t.after(() => {
-    server.closeAllConnections();
-    server.close();
-  });
-  const port = (server.address() as net.AddressInfo).port;
+  const port = await guardedServer(t, () => trusted, seen);
   const send = (path: string, options: http.RequestOptions = {}, body?: string | string[]) =>
     new Promise<number>((resolve, reject) => {
       const req = http.request({ host: '127.0.0.1', port, path, ...options }, (res) => {
@@ -62,18 +70,7 @@ test('the guard answers 400/411/413 before the app, and drops forwarded Host hea
 });
 
 test('a client still sending a refused body reads the 413 and keeps its connection; a huge one is closed', async (t) => {
-  const server = http.createServer((req, res) => {
-    if (!guardRequest(req, res, new Set())) return;
-    req.resume();
-    req.on('end', () => res.end('app'));
-  });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  t.after(() => {
-    server.closeAllConnections();
-    server.close();
-  });
-  const socket = net.connect((server.address() as net.AddressInfo).port, '127.0.0.1');
+  const socket = net.connect(await guardedServer(t, () => new Set(), []), '127.0.0.1');
   t.after(() => socket.destroy());
   await once(socket, 'connect');
   let received = '';
