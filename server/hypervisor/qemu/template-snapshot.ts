@@ -300,7 +300,8 @@ export class TemplateSnapshots implements SnapshotSource {
       await new Promise((resolve) => setTimeout(resolve, this.settleMs));
       if (template.steadyScreen) {
         const steady = await waitForSteadyScreen((file) => this.host.screendump(vmId, file), path.join(files.folder, 'screen.ppm'));
-        snapshotLog.info({ key, ms: steady.ms, steady: steady.steady, dumps: steady.dumps }, steady.steady ? 'template screen holds still' : 'template screen still changing; saving anyway');
+        const why = steady.blank ? 'template screen still blank' : 'template screen still changing';
+        snapshotLog.info({ key, ms: steady.ms, steady: steady.steady, dumps: steady.dumps }, steady.steady ? 'template screen holds still' : `${why}; saving anyway`);
       }
       const vmFolder = this.host.desktopFolder(vmId);
       const partial = `${files.stateFile}.partial`;
@@ -347,13 +348,16 @@ export class TemplateSnapshots implements SnapshotSource {
 
 /**
  * Takes screen dumps every `intervalMs` until `stableDumps` in a row are the same bytes (the
- * screen held still for (stableDumps - 1) * intervalMs) or `timeoutMs` passed.
+ * screen held still for (stableDumps - 1) * intervalMs) or `timeoutMs` passed. A blank screen
+ * (one colour: nothing painted yet) never counts as steady: measured, the Xfce template's screen
+ * was still black when its ready marker came, held still black, and was saved so; every clone then
+ * showed black for 10-20 s until its guest repainted.
  */
 export async function waitForSteadyScreen(
   dump: (file: string) => Promise<void>,
   file: string,
   { intervalMs = 1000, stableDumps = 3, timeoutMs = 60_000 } = {},
-): Promise<{ steady: boolean; ms: number; dumps: number }> {
+): Promise<{ steady: boolean; blank: boolean; ms: number; dumps: number }> {
   const started = Date.now();
   let last = '';
   let same = 0;
@@ -362,16 +366,28 @@ export async function waitForSteadyScreen(
     for (;;) {
       await dump(file);
       dumps++;
-      const hash = createHash('sha256').update(await fs.promises.readFile(file)).digest('hex');
-      same = hash === last ? same + 1 : 1;
+      const picture = await fs.promises.readFile(file);
+      const blank = isBlankScreen(picture);
+      const hash = createHash('sha256').update(picture).digest('hex');
+      same = blank ? 0 : hash === last ? same + 1 : 1;
       last = hash;
-      if (same >= stableDumps) return { steady: true, ms: Date.now() - started, dumps };
-      if (Date.now() - started > timeoutMs) return { steady: false, ms: Date.now() - started, dumps };
+      if (same >= stableDumps) return { steady: true, blank, ms: Date.now() - started, dumps };
+      if (Date.now() - started > timeoutMs) return { steady: false, blank, ms: Date.now() - started, dumps };
       await new Promise((resolve) => setTimeout(resolve, intervalMs));
     }
   } finally {
     await fs.promises.rm(file, { force: true });
   }
+}
+
+/** True when every pixel of a binary PPM (P6, 8 bits a channel) has the same colour. */
+export function isBlankScreen(ppm: Buffer): boolean {
+  const header = /^P6\s+\d+\s+\d+\s+255\s/.exec(ppm.toString('latin1', 0, 64));
+  if (!header) return false;
+  const pixels = ppm.subarray(header[0].length);
+  if (pixels.length < 3) return false;
+  for (let i = 3; i < pixels.length; i++) if (pixels[i] !== pixels[i % 3]) return false;
+  return true;
 }
 
 /** Removes work folders of builds whose Floe process is gone (stopped in the middle of a build). */
