@@ -52,9 +52,9 @@ export interface TemplateSpec {
    */
   network?: GuestNetwork;
   /**
-   * Before its snapshot is saved, the template VM's screen must hold still (the same screen dump
-   * for 2 s): a graphical session goes on painting after its ready marker, and a snapshot taken
-   * then gives clones a half-drawn screen.
+   * Before its snapshot is saved, the template VM's screen must be painted and hold still (the
+   * same screen dump, not all one colour, for 2 s): a graphical session goes on painting after
+   * its ready marker, and a snapshot taken then gives clones a black or half-drawn screen.
    */
   steadyScreen?: boolean;
 }
