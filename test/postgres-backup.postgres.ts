@@ -15,7 +15,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { openTestDatabase } from '../server/db/test-database';
-import { type StartedFloe, signInCookie, startFloe, stopFloe } from '../scripts/floe-process';
+import { type StartedFloe, qemuProcessesUnder, signInCookie, startFloe, stopFloe } from '../scripts/floe-process';
 import { adapt, changeAfterBackup, fencedBlock } from './deploy-doc-blocks';
 
 let database: Awaited<ReturnType<typeof openTestDatabase>>;
@@ -23,7 +23,10 @@ let dir: string;
 let floe: StartedFloe | undefined;
 const password = 'postgres-backup-test-pw';
 
-/** Floe on the test database, with one pool that keeps no spares (no VM is needed here). */
+/**
+ * Floe on the test database, with one pool that starts no VM: no spares, and cold boots only (an
+ * instant-clone pool would boot its template VM to save a snapshot, and Floe stops here often).
+ */
 function start(): Promise<StartedFloe> {
   return startFloe(path.join(dir, 'data'), password, {
     env: { DATABASE_URL: process.env.FLOE_TEST_DATABASE_URL!, FLOE_POOLS_FILE: path.join(dir, 'pools.json') },
@@ -35,7 +38,7 @@ before(async () => {
   assert.equal(database.engine, 'postgres', 'the PostgreSQL backup test runs on PostgreSQL only (set FLOE_TEST_DATABASE_URL)');
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'floe-pg-backup-'));
   fs.mkdirSync(path.join(dir, 'backup'));
-  fs.writeFileSync(path.join(dir, 'pools.json'), JSON.stringify({ pools: [{ name: 'kiosk', title: 'Kiosk', kind: 'stateless', template: 'demo', spares: 0 }] }));
+  fs.writeFileSync(path.join(dir, 'pools.json'), JSON.stringify({ pools: [{ name: 'kiosk', title: 'Kiosk', kind: 'stateless', template: 'demo', spares: 0, instant: false }] }));
   // The environment file the document reads DATABASE_URL from.
   fs.writeFileSync(path.join(dir, 'floe.env'), `DATABASE_URL=${process.env.FLOE_TEST_DATABASE_URL}\n`, { mode: 0o600 });
   floe = await start();
@@ -43,7 +46,12 @@ before(async () => {
 
 after(async () => {
   if (floe) await stopFloe(floe);
-  if (dir) fs.rmSync(dir, { recursive: true, force: true });
+  if (dir) {
+    const left = qemuProcessesUnder(dir);
+    for (const pid of left) process.kill(pid, 'SIGKILL'); // reported below, but not left running
+    fs.rmSync(dir, { recursive: true, force: true });
+    assert.deepEqual(left, [], 'no QEMU process was started by this test');
+  }
   await database?.close();
 });
 
