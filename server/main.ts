@@ -137,6 +137,8 @@ async function main(): Promise<void> {
     closing = true;
     log.info({ signal }, 'Floe is stopping (desktops keep running)');
     stopReconciling();
+    // A VM start under way finishes first (its record written), so no QEMU is left that nothing finds.
+    await runtime.hypervisor.startsSettled?.(10_000);
     await stopReplicaDuties();
     runtime.databaseHealth.stop();
     fileHandles.stop();

@@ -151,4 +151,9 @@ export interface Hypervisor {
    * may then leave it out without proving it gone. Drivers on one machine always know.
    */
   livenessUnknown?(id: string): boolean;
+  /**
+   * Resolves once no start is under way, or after `timeoutMs` (drivers whose starts leave nothing
+   * behind when Floe exits need not have it). Floe's shutdown waits on it.
+   */
+  startsSettled?(timeoutMs: number): Promise<void>;
 }

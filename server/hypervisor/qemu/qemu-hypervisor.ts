@@ -142,6 +142,8 @@ export class QemuHypervisor implements Hypervisor {
   private readonly exitPollMs: number;
   private readonly stopGraceMs: number;
   private readonly vms = new Map<string, RunningVm>();
+  /** Starts under way (see startsSettled). */
+  private readonly starting = new Set<Promise<VmInfo>>();
   private readonly queue = new PerIdQueue();
   private readonly listeners: VmExitListener[] = [];
   private decision: Promise<AcceleratorDecision> | undefined;
@@ -212,7 +214,34 @@ export class QemuHypervisor implements Hypervisor {
     return this.paths(id).folder;
   }
 
+  /**
+   * Resolves once no start is under way (or after `timeoutMs`). A VM's record is written only
+   * once its QEMU answers: a Floe that exits in the middle of a start leaves a QEMU nothing can
+   * find again, so Floe's shutdown waits here first.
+   */
+  async startsSettled(timeoutMs: number): Promise<void> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const late = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, timeoutMs);
+    });
+    while (this.starting.size > 0) {
+      const settled = Promise.allSettled([...this.starting]).then(() => 'settled' as const);
+      if ((await Promise.race([settled, late.then(() => 'late' as const)])) === 'late') break;
+    }
+    clearTimeout(timer);
+  }
+
   async start(spec: DesktopSpec): Promise<VmInfo> {
+    const started = this.startTracked(spec);
+    this.starting.add(started);
+    try {
+      return await started;
+    } finally {
+      this.starting.delete(started);
+    }
+  }
+
+  private async startTracked(spec: DesktopSpec): Promise<VmInfo> {
     const { id, template, snapshot } = spec;
     this.paths(id); // validates the id
     return this.withLock(id, async () => {
