@@ -220,14 +220,13 @@ export class QemuHypervisor implements Hypervisor {
    * find again, so Floe's shutdown waits here first.
    */
   async startsSettled(timeoutMs: number): Promise<void> {
+    // The starts under way now: Floe's shutdown has stopped reconciling, so none begins after.
+    if (this.starting.size === 0) return;
     let timer: ReturnType<typeof setTimeout> | undefined;
     const late = new Promise<void>((resolve) => {
       timer = setTimeout(resolve, timeoutMs);
     });
-    while (this.starting.size > 0) {
-      const settled = Promise.allSettled([...this.starting]).then(() => 'settled' as const);
-      if ((await Promise.race([settled, late.then(() => 'late' as const)])) === 'late') break;
-    }
+    await Promise.race([Promise.allSettled([...this.starting]), late]);
     clearTimeout(timer);
   }
 
